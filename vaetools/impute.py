@@ -1,0 +1,337 @@
+"""VAEImputer: scikit-learn estimator that fills missing cells with a masked tabular VAE.
+
+The estimator holds no math: schema and encoding come from ``vaetools.tabular``, the model
+from ``vaetools.model``, the loop from ``vaetools.training``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.impute import MissingIndicator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from vaetools.model import LIKELIHOODS, MaskedVAE, Posterior
+from vaetools.tabular import ColumnSpec, TableEncoder, infer_schema
+from vaetools.training import TrainConfig, resolve_device, to_batch, train
+
+_CHUNK_ROWS = 4096
+
+
+class VAEImputer(TransformerMixin, BaseEstimator):
+    """Impute missing cells of numeric and categorical columns with a masked VAE (MIWAE).
+
+    Parameters
+    ----------
+    missing_values : float, int, str, None or pd.NA, default=np.nan
+        Cells equal to this count as missing, in addition to NaN, None and pd.NA.
+    latent_dim : int, default=8
+        Size of the latent code.
+    hidden_sizes : tuple of int, default=(128, 128)
+        Widths of the encoder's hidden layers (the decoder mirrors them).
+    likelihood : {"gaussian", "student_t"}, default="gaussian"
+        Likelihood of numeric columns.
+    n_draws : int, default=5
+        Importance samples per row in the training bound (1 gives the ordinary ELBO).
+    n_imputation_draws : int, default=50
+        Importance samples per row when imputing; more is smoother and slower.
+    batch_size : int or None, default=None
+        Rows per minibatch; None picks one from the number of rows.
+    learning_rate : float, default=1e-3
+    max_epochs : int, default=200
+    patience : int, default=12
+        Epochs without improvement of the held-out score before stopping.
+    validation_fraction : float, default=0.1
+        Share of observed cells held out for early stopping.
+    column_types : dict or None, default=None
+        Forces kinds by column name: "continuous", "integer", "binary" or "categorical".
+    max_categories : int, default=100
+        A text column with more distinct values is rejected as an ID or free text.
+    add_indicator : bool, default=False
+        Append missing-indicator columns, as in sklearn's imputers.
+    keep_empty_features : bool, default=False
+        Keep columns with no observed value at fit (filled with 0 when numeric) instead of
+        dropping them.
+    device : str, default="auto"
+        "auto" uses a GPU when torch sees one.
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+        1 shows a progress bar of the fit on stderr.
+
+    Attributes
+    ----------
+    schema_ : list of ColumnSpec
+    model_ : MaskedVAE
+    history_ : list of dict
+        Per epoch: training loss and held-out score (NLL per held-out cell).
+    n_features_in_, feature_names_in_ : as in scikit-learn
+    """
+
+    _parameter_constraints: dict = {
+        "missing_values": [MissingValues()],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_sizes": [tuple, list],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
+        "n_imputation_draws": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "column_types": [dict, None],
+        "max_categories": [Interval(Integral, 2, None, closed="left")],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(128, 128),
+                 likelihood="gaussian", n_draws=5, n_imputation_draws=50, batch_size=None,
+                 learning_rate=1e-3, max_epochs=200, patience=12, validation_fraction=0.1,
+                 column_types=None, max_categories=100, add_indicator=False,
+                 keep_empty_features=False, device="auto", random_state=None, verbose=0):
+        self.missing_values = missing_values
+        self.latent_dim = latent_dim
+        self.hidden_sizes = hidden_sizes
+        self.likelihood = likelihood
+        self.n_draws = n_draws
+        self.n_imputation_draws = n_imputation_draws
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.column_types = column_types
+        self.max_categories = max_categories
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ input handling
+    def _is_missing_value(self, frame: pd.DataFrame) -> pd.DataFrame:
+        mv = self.missing_values
+        if mv is None or mv is pd.NA or (isinstance(mv, float) and np.isnan(mv)):
+            return frame.isna()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return frame.isna() | (frame == mv)
+
+    def _to_frame(self, X, reset: bool) -> pd.DataFrame:
+        """Validate X and return it as a DataFrame with NaN in every missing cell."""
+        if isinstance(X, pd.DataFrame):
+            if X.columns.duplicated().any():
+                dups = list(X.columns[X.columns.duplicated()].unique())
+                raise ValueError(f"X has duplicate column names {dups}; rename them so that each "
+                                 "column can be told apart")
+            if not reset and hasattr(self, "fit_columns_"):
+                X = self._align_columns(X)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+                                 "1 is required.")
+            frame = X
+        else:
+            arr = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False,
+                                ensure_min_features=1)
+            if arr.dtype.kind in "biuf":
+                arr = arr.astype(np.float64, copy=False)
+            frame = pd.DataFrame(arr)
+        missing = self._is_missing_value(frame)
+        if missing.to_numpy().any() and not frame.isna().equals(missing):
+            frame = frame.mask(missing)
+        return frame
+
+    def _align_columns(self, X: pd.DataFrame) -> pd.DataFrame:
+        fit_cols = list(self.fit_columns_)
+        cols = list(X.columns)
+        if cols == fit_cols:
+            return X
+        missing = [c for c in fit_cols if c not in cols]
+        extra = [c for c in cols if c not in fit_cols]
+        if missing or extra:
+            raise ValueError(f"X has different columns than at fit: missing {missing}, unexpected "
+                             f"{extra}. Pass the same columns the imputer was fitted on.")
+        return X[fit_cols]  # same names, another order: reorder silently
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the schema, the scalers and the VAE from X (missing cells allowed)."""
+        frame = self._to_frame(X, reset=True)
+        self.fit_columns_ = list(frame.columns)
+        if frame.shape[0] < 2:
+            raise ValueError(f"VAEImputer needs at least 2 rows to fit, got {frame.shape[0]} sample "
+                             "(n_samples = 1)")
+        empty = frame.isna().all(axis=0).to_numpy()
+        self.empty_features_ = empty
+        if empty.any() and not self.keep_empty_features:
+            warnings.warn(f"Skipping features without any observed values: "
+                          f"{[c for c, e in zip(frame.columns, empty) if e]}. At least one non-missing "
+                          "value is needed for imputation; they are dropped from the output unless "
+                          "keep_empty_features=True.", UserWarning, stacklevel=2)
+        modelled = frame.loc[:, ~empty]
+        column_types = {k: v for k, v in (self.column_types or {}).items()}
+        self.schema_ = infer_schema(modelled, column_types, self.max_categories) if modelled.shape[1] else []
+        self.encoder_ = TableEncoder(self.schema_).fit(modelled)
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        self.random_seed_ = seed
+        device = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model_ = self._build_model().to(device)
+            if self.schema_:
+                data = to_batch(self.encoder_, self.encoder_.encode(modelled), device)
+                config = TrainConfig(k=self.n_draws, batch_size=self.batch_size,
+                                     learning_rate=self.learning_rate, max_epochs=self.max_epochs,
+                                     patience=self.patience, validation_fraction=self.validation_fraction,
+                                     verbose=self.verbose)
+                self.history_ = train(self.model_, data, config, seed)
+            else:
+                self.history_ = []
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
+            self.indicator_.fit(frame.isna().to_numpy())
+        return self
+
+    def _build_model(self) -> MaskedVAE:
+        enc = self.encoder_
+        return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
+                         hidden=tuple(int(h) for h in self.hidden_sizes), likelihood=self.likelihood)
+
+    # ------------------------------------------------------------------ transform
+    def _noise_bank(self, device) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(self.random_seed_ + 1)
+        return torch.randn(self.n_imputation_draws, self.latent_dim, generator=gen).to(device)
+
+    def _predict(self, frame: pd.DataFrame, draw=None):
+        """Encoded table and the model's fill values for rows that have missing cells."""
+        modelled = frame.loc[:, ~self.empty_features_]
+        enc = self.encoder_.encode(modelled)
+        num = np.zeros_like(enc.num)
+        bins = np.zeros_like(enc.bin)
+        cat = np.zeros_like(enc.cat)
+        rows = np.flatnonzero(~enc.mask.all(axis=1)) if enc.mask.size else np.zeros(0, dtype=np.int64)
+        if rows.size:
+            device = next(self.model_.parameters()).device
+            eps = self._noise_bank(device)
+            data = to_batch(self.encoder_, enc, device)
+            for start in range(0, rows.size, _CHUNK_ROWS):
+                idx = rows[start:start + _CHUNK_ROWS]
+                b = data[torch.as_tensor(idx, device=device)]
+                post: Posterior = self.model_.posterior(b, eps) if draw is None else \
+                    self.model_.sample_conditional(b, eps, draw)
+                num[idx] = post.num.cpu().numpy()
+                bins[idx] = (post.bin > 0.5).float().cpu().numpy()
+                for c, probs in enumerate(post.cat):
+                    cat[idx, c] = probs.argmax(-1).cpu().numpy()
+        return modelled, enc, num, bins, cat
+
+    def _finish(self, X, frame: pd.DataFrame, filled: pd.DataFrame):
+        """Empty features, indicator columns and the output container."""
+        out = frame.copy()
+        kept = list(np.flatnonzero(~self.empty_features_))
+        for pos, j in enumerate(kept):
+            out.isetitem(j, filled.iloc[:, pos])
+        if self.empty_features_.any():
+            if self.keep_empty_features:
+                for j in np.flatnonzero(self.empty_features_):
+                    col = out.iloc[:, j]
+                    if pd.api.types.is_numeric_dtype(col.dtype) or col.isna().all():
+                        out.isetitem(j, col.astype(np.float64).fillna(0.0) if not
+                                     pd.api.types.is_numeric_dtype(col.dtype) else col.fillna(0))
+            else:
+                out = out.iloc[:, kept]
+        if self.add_indicator:
+            ind = self.indicator_.transform(frame.isna().to_numpy())
+            names = [f"missingindicator_{frame.columns[j]}" for j in self.indicator_.features_]
+            ind_df = pd.DataFrame(ind, index=out.index, columns=names)
+            out = pd.concat([out, ind_df], axis=1)
+        if isinstance(X, pd.DataFrame):
+            return out
+        values = out.to_numpy()
+        if all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in out.dtypes):
+            return values.astype(np.float64)
+        return values
+
+    def transform(self, X):
+        """Fill the missing cells of X; observed cells come back unchanged.
+
+        DataFrame in, DataFrame out (same index, columns and dtypes); arrays in, arrays out.
+        """
+        check_is_fitted(self)
+        frame = self._to_frame(X, reset=False)
+        modelled, enc, num, bins, cat = self._predict(frame)
+        filled = self.encoder_.fill(modelled, enc, num, bins, cat)
+        return self._finish(X, frame, filled)
+
+    def multiple_imputations(self, X, m: int = 5, random_state=None) -> list:
+        """``m`` completed copies of X, each cell drawn from p(x_mis | x_obs) by sampling
+        importance resampling: the input to Rubin's rules."""
+        check_is_fitted(self)
+        if not isinstance(m, numbers.Integral) or m < 1:
+            raise ValueError(f"m must be an int >= 1, got {m!r}")
+        frame = self._to_frame(X, reset=False)
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        gen = torch.Generator().manual_seed(seed)
+        results = []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for _ in range(m):
+                modelled, enc, num, bins, cat = self._predict(frame, draw=gen)
+                filled = self.encoder_.fill(modelled, enc, num, bins, cat)
+                results.append(self._finish(X, frame, filled))
+        return results
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        from sklearn.utils.validation import _check_feature_names_in
+
+        names = _check_feature_names_in(self, input_features) if input_features is not None or \
+            hasattr(self, "feature_names_in_") else np.array([str(c) for c in self.fit_columns_], dtype=object)
+        if not self.keep_empty_features:
+            names = names[~self.empty_features_]
+        if self.add_indicator:
+            all_names = _check_feature_names_in(self, input_features) if hasattr(self, "feature_names_in_") \
+                else np.array([str(c) for c in self.fit_columns_], dtype=object)
+            ind = np.array([f"missingindicator_{all_names[j]}" for j in self.indicator_.features_], dtype=object)
+            names = np.concatenate([names, ind])
+        return names
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, overwrite: bool = False) -> None:
+        """Write the fitted imputer to ``path`` (a zip of JSON and arrays; loading runs no code)."""
+        from vaetools.persist import save_estimator
+
+        check_is_fitted(self)
+        save_estimator(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path) -> "VAEImputer":
+        """Read an imputer written by ``save``."""
+        from vaetools.persist import load_estimator
+
+        return load_estimator(cls, path)
+
+
+__all__ = ["VAEImputer", "ColumnSpec"]

@@ -1,0 +1,5 @@
+"""The masked tabular VAE: networks, per-column likelihoods and the importance-weighted bound."""
+
+from .vae import LIKELIHOODS, Batch, MaskedVAE, Posterior
+
+__all__ = ["Batch", "LIKELIHOODS", "MaskedVAE", "Posterior"]

@@ -1,0 +1,101 @@
+"""Saving fitted estimators without pickle: a zip (numpy .npz) of one JSON document and arrays.
+
+Loading uses ``np.load(allow_pickle=False)`` and ``json``; nothing in the file can run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaetools.tabular import ColumnSpec, TableEncoder
+
+FORMAT = "vaetools.estimator"
+VERSION = 1
+
+
+def _jsonable_params(est) -> dict:
+    params = est.get_params(deep=False)
+    rs = params.get("random_state")
+    if rs is not None and not isinstance(rs, int):
+        params["random_state"] = None  # a RandomState instance: the fitted seed is kept separately
+    params["hidden_sizes"] = [int(h) for h in params["hidden_sizes"]]
+    mv = params.get("missing_values")
+    if mv is not None and not isinstance(mv, (int, float, str)):
+        params["missing_values"] = None  # pd.NA: same meaning as NaN here
+    return params
+
+
+def save_estimator(est, path, overwrite: bool = False) -> None:
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    meta = {
+        "format": FORMAT, "version": VERSION, "class": type(est).__name__,
+        "params": _jsonable_params(est),
+        "schema": [s.to_dict() for s in est.schema_],
+        "fit_columns": list(est.fit_columns_),
+        "feature_names_in": list(getattr(est, "feature_names_in_", [])) or None,
+        "n_features_in": int(est.n_features_in_),
+        "empty_features": [bool(e) for e in est.empty_features_],
+        "random_seed": int(est.random_seed_),
+        "history": est.history_,
+        "indicator_features": [int(f) for f in est.indicator_.features_] if est.add_indicator else None,
+    }
+    try:
+        blob = json.dumps(meta).encode()
+    except TypeError as exc:
+        raise ValueError(f"cannot save: column names and parameters must be JSON-serializable ({exc})") from None
+    arrays = {"__meta__": np.frombuffer(blob, dtype=np.uint8)}
+    for name, tensor in est.model_.state_dict().items():
+        arrays[f"w/{name}"] = tensor.detach().cpu().numpy()
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_estimator(cls, path):
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["__meta__"].tobytes().decode())
+            weights = {k[2:]: torch.from_numpy(np.array(z[k])) for k in z.files if k.startswith("w/")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path} is not a saved vaetools estimator ({exc})") from None
+    if meta.get("format") != FORMAT or meta.get("class") != cls.__name__:
+        raise ValueError(f"{path} holds {meta.get('class')!r} ({meta.get('format')}), not a {cls.__name__}")
+    if meta["version"] > VERSION:
+        raise ValueError(f"{path} was written by a newer vaetools (format version {meta['version']}); "
+                         f"this one reads up to {VERSION}: upgrade vaetools")
+    est = cls(**meta["params"])
+    est.schema_ = [ColumnSpec.from_dict(d) for d in meta["schema"]]
+    est.encoder_ = TableEncoder(est.schema_)
+    est.fit_columns_ = meta["fit_columns"]
+    if meta["feature_names_in"]:
+        est.feature_names_in_ = np.array(meta["feature_names_in"], dtype=object)
+    est.n_features_in_ = meta["n_features_in"]
+    est.empty_features_ = np.array(meta["empty_features"], dtype=bool)
+    est.random_seed_ = meta["random_seed"]
+    est.history_ = meta["history"]
+    est.model_ = est._build_model()
+    est.model_.load_state_dict(weights)
+    est.model_.eval()
+    if meta["indicator_features"] is not None:
+        from sklearn.impute import MissingIndicator
+
+        ind = MissingIndicator(missing_values=np.nan, error_on_new=False)
+        n = est.n_features_in_
+        ind.fit(np.zeros((1, n), dtype=bool) if False else np.isnan(
+            np.where(np.isin(np.arange(n), meta["indicator_features"]), np.nan, 0.0)[None, :]))
+        est.indicator_ = ind
+    return est

@@ -1,0 +1,6 @@
+"""Tables <-> tensors: schema inference, scaling, category lists. No torch models here."""
+
+from .encoding import EncodedTable, TableEncoder
+from .schema import KINDS, ColumnSpec, infer_schema
+
+__all__ = ["ColumnSpec", "EncodedTable", "KINDS", "TableEncoder", "infer_schema"]

@@ -1,0 +1,172 @@
+"""Encode a table into model-ready arrays and decode model outputs back into the table.
+
+One encoding serves the imputer and the compressor alike. Continuous and integer columns are
+standardized on their observed values (after ``log1p`` for heavy right skew); binary columns
+become 0/1; categorical columns become integer codes. Missing cells are recorded in ``mask``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .schema import ColumnSpec
+
+NUMERIC_KINDS = ("continuous", "integer")
+
+
+@dataclass
+class EncodedTable:
+    """A table as arrays. ``mask[i, j]`` is True where cell (i, j) is observed."""
+
+    num: np.ndarray  # (n, n_num) float32, standardized, 0 where missing
+    bin: np.ndarray  # (n, n_bin) float32 in {0, 1}, 0 where missing
+    cat: np.ndarray  # (n, n_cat) int64 codes, -1 where missing
+    mask: np.ndarray  # (n, n_columns) bool, in column order
+
+    @property
+    def n_rows(self) -> int:
+        return self.mask.shape[0]
+
+
+def _stable_mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and std that do not overflow for magnitudes near the float64 limit."""
+    if values.size == 0:
+        return 0.0, 1.0
+    scale = float(np.max(np.abs(values)))
+    if scale == 0.0 or not np.isfinite(scale):
+        return 0.0, 1.0
+    scaled = values / scale
+    mean = float(np.mean(scaled)) * scale
+    std = float(np.std(scaled)) * scale
+    if not np.isfinite(std) or std <= 1e-12 * max(abs(mean), 1e-300):
+        std = 1.0 if scale < 1e300 else scale  # constant column: any positive scale will do
+    return mean, std
+
+
+class TableEncoder:
+    """Fitted scalers and code books for a list of ColumnSpec (see ``schema.infer_schema``)."""
+
+    def __init__(self, specs: list[ColumnSpec]):
+        self.specs = specs
+        self.num_cols = [j for j, s in enumerate(specs) if s.kind in NUMERIC_KINDS]
+        self.bin_cols = [j for j, s in enumerate(specs) if s.kind == "binary"]
+        self.cat_cols = [j for j, s in enumerate(specs) if s.kind == "categorical"]
+        self.cat_sizes = [len(specs[j].categories) for j in self.cat_cols]
+
+    # ------------------------------------------------------------------ fitting
+    @staticmethod
+    def _forward_transform(values: np.ndarray, spec: ColumnSpec) -> np.ndarray:
+        return np.log1p(values) if spec.transform == "log1p" else values
+
+    @staticmethod
+    def _inverse_transform(values: np.ndarray, spec: ColumnSpec) -> np.ndarray:
+        return np.expm1(values) if spec.transform == "log1p" else values
+
+    def fit(self, df: pd.DataFrame) -> "TableEncoder":
+        for j in self.num_cols:
+            spec = self.specs[j]
+            col = df.iloc[:, j]
+            values = col[col.notna()].to_numpy(dtype=np.float64)
+            spec.mean, spec.std = _stable_mean_std(self._forward_transform(values, spec))
+        return self
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, df: pd.DataFrame, warn_unseen: bool = True) -> EncodedTable:
+        n = len(df)
+        mask = np.zeros((n, len(self.specs)), dtype=bool)
+        num = np.zeros((n, len(self.num_cols)), dtype=np.float32)
+        bins = np.zeros((n, len(self.bin_cols)), dtype=np.float32)
+        cat = np.full((n, len(self.cat_cols)), -1, dtype=np.int64)
+        unseen: dict = {}
+        for j, spec in enumerate(self.specs):
+            col = df.iloc[:, j]
+            observed = col.notna().to_numpy()
+            if spec.kind in NUMERIC_KINDS:
+                try:
+                    values = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"column {spec.name!r} was numeric at fit but now holds "
+                                     f"non-numeric values ({exc}); clean it or refit") from None
+                if np.isinf(values).any():
+                    raise ValueError(f"column {spec.name!r} contains inf or -inf; replace them with "
+                                     f"NaN to impute them, or with finite values")
+                values = self._forward_transform(np.where(observed, values, 0.0), spec)
+                z = (values - spec.mean) / spec.std
+                num[:, self.num_cols.index(j)] = np.where(observed, z, 0.0)
+            else:
+                lookup = {v: i for i, v in enumerate(spec.categories)}
+                codes = np.full(n, -1, dtype=np.int64)
+                obs_idx = np.flatnonzero(observed)
+                raw = col.to_numpy(dtype=object)
+                bad = []
+                for i in obs_idx:
+                    v = raw[i]
+                    v = v.item() if isinstance(v, np.generic) else v
+                    code = lookup.get(v)
+                    if code is None:
+                        bad.append(v)
+                    else:
+                        codes[i] = code
+                if bad:
+                    unseen[spec.name] = list(dict.fromkeys(map(str, bad)))[:5]
+                observed = codes >= 0
+                if spec.kind == "binary":
+                    bins[:, self.bin_cols.index(j)] = np.maximum(codes, 0)
+                else:
+                    cat[:, self.cat_cols.index(j)] = codes
+            mask[:, j] = observed
+        if unseen and warn_unseen:
+            detail = "; ".join(f"{k!r}: {v}" for k, v in unseen.items())
+            warnings.warn(f"categories not seen during fit are treated as missing and imputed ({detail})",
+                          UserWarning, stacklevel=3)
+        return EncodedTable(num=num, bin=bins, cat=cat, mask=mask)
+
+    # ------------------------------------------------------------------ decoding
+    def numeric_to_original(self, j: int, z: np.ndarray) -> np.ndarray:
+        """Standardized values of column j back to its units, clipped to the observed range."""
+        spec = self.specs[j]
+        values = self._inverse_transform(z.astype(np.float64) * spec.std + spec.mean, spec)
+        if spec.lower is not None:
+            values = np.clip(values, spec.lower, spec.upper)
+        if spec.kind == "integer":
+            values = np.round(values)
+        return values
+
+    def fill(self, df: pd.DataFrame, enc: EncodedTable, num: np.ndarray, bins: np.ndarray,
+             cat: np.ndarray) -> pd.DataFrame:
+        """Copy of ``df`` with cells missing in ``enc.mask`` set from model outputs.
+
+        ``num`` holds standardized values, ``bins`` and ``cat`` category codes; observed cells are
+        left untouched, so they come back bit for bit.
+        """
+        out = df.copy()
+        for j, spec in enumerate(self.specs):
+            missing = ~enc.mask[:, j]
+            if not missing.any():
+                continue
+            rows = np.flatnonzero(missing)
+            if spec.kind in NUMERIC_KINDS:
+                values = self.numeric_to_original(j, num[rows, self.num_cols.index(j)])
+            elif spec.kind == "binary":
+                codes = bins[rows, self.bin_cols.index(j)].astype(np.int64)
+                values = np.array(spec.categories, dtype=object)[codes]
+            else:
+                codes = cat[rows, self.cat_cols.index(j)]
+                values = np.array(spec.categories, dtype=object)[codes]
+            out.iloc[rows, j] = self._cast_like(out.iloc[:, j], values)
+        return out
+
+    @staticmethod
+    def _cast_like(col: pd.Series, values: np.ndarray):
+        dtype = col.dtype
+        if pd.api.types.is_integer_dtype(dtype):
+            return np.asarray(values, dtype=np.float64).astype(np.int64)
+        if pd.api.types.is_float_dtype(dtype):
+            return np.asarray(values, dtype=dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
+        if pd.api.types.is_bool_dtype(dtype):
+            return np.asarray(values, dtype=bool)
+        return values

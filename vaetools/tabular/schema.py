@@ -1,0 +1,141 @@
+"""Which kind each column is, inferred from the data and overridable by the user.
+
+Kinds: ``continuous`` (floats), ``integer`` (integer-valued numbers: imputations are rounded and
+the dtype kept), ``binary`` (two values, modelled as Bernoulli) and ``categorical`` (softmax).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("continuous", "integer", "binary", "categorical")
+
+
+@dataclass
+class ColumnSpec:
+    """What the encoder needs to know of one column, JSON-serializable."""
+
+    name: Any
+    kind: str
+    dtype: str
+    categories: list | None = None  # binary / categorical: the values, in code order
+    mean: float = 0.0  # continuous / integer: of the (transformed) observed values
+    std: float = 1.0
+    transform: str = "none"  # "none" or "log1p" (heavy right skew, non-negative)
+    lower: float | None = None  # observed range, to keep imputations plausible
+    upper: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ColumnSpec":
+        return cls(**d)
+
+
+def _describe(name) -> str:
+    return f"column {name!r}"
+
+
+def _as_python(values) -> list:
+    out = []
+    for v in values:
+        out.append(v.item() if isinstance(v, np.generic) else v)
+    return out
+
+
+def _numeric_with_text(s: pd.Series) -> list | None:
+    """For an object column that is mostly numbers, the entries that are not."""
+    obs = s.dropna()
+    if obs.empty:
+        return None
+    as_num = pd.to_numeric(obs.astype(str), errors="coerce")
+    bad = obs[as_num.isna()]
+    if 0 < len(bad) and len(bad) <= 0.1 * len(obs):
+        return _as_python(bad.unique()[:3])
+    return None
+
+
+def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> ColumnSpec:
+    """Schema of one column; ``kind`` forces the kind when given."""
+    dtype = str(s.dtype)
+    obs = s.dropna()
+    is_bool = pd.api.types.is_bool_dtype(s.dtype)
+    is_numeric = pd.api.types.is_numeric_dtype(s.dtype) and not is_bool
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
+
+    if kind is None:
+        if is_bool:
+            kind = "binary"
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            kind = "binary" if len(s.dtype.categories) == 2 else "categorical"
+        elif is_numeric:
+            uniq = obs.unique()
+            if len(uniq) == 2:
+                kind = "binary"
+            elif len(uniq) > 0 and np.all(np.mod(obs.to_numpy(dtype=np.float64), 1.0) == 0):
+                kind = "integer"
+            else:
+                kind = "continuous"
+        else:
+            bad = _numeric_with_text(s)
+            if bad is not None:
+                raise ValueError(
+                    f"{_describe(name)} looks numeric but holds text values such as {bad}; clean "
+                    f"them (e.g. pd.to_numeric(df[{name!r}], errors='coerce')) or declare the column "
+                    f"categorical with column_types={{{name!r}: 'categorical'}}")
+            kind = "binary" if obs.nunique() == 2 else "categorical"
+
+    spec = ColumnSpec(name=name, kind=kind, dtype=dtype)
+    if kind in ("binary", "categorical"):
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = list(s.dtype.categories)
+        else:
+            cats = list(pd.unique(obs))
+            try:
+                cats = sorted(cats)
+            except TypeError:
+                cats = sorted(cats, key=str)
+        cats = _as_python(cats)
+        if kind == "binary" and len(cats) > 2:
+            raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
+        if kind == "categorical" and len(cats) > max_categories:
+            raise ValueError(
+                f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
+                f"{max_categories}: it looks like an ID or free text, which a VAE cannot model. Drop "
+                f"it before imputing (df.drop(columns=[{name!r}])) or raise max_categories.")
+        spec.categories = cats
+        return spec
+
+    if not is_numeric:
+        raise ValueError(f"{_describe(name)} is declared {kind} but has non-numeric dtype {dtype}; "
+                         f"convert it with pd.to_numeric first")
+    values = obs.to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
+                         f"them, or with finite values")
+    if values.size:
+        spec.lower, spec.upper = float(values.min()), float(values.max())
+        # heavy right skew on non-negative data (e.g. capital_gain): model log1p(x)
+        if spec.lower >= 0 and values.size > 10 and values.std() > 0:
+            centred = (values - values.mean()) / values.std()
+            if float(np.mean(centred**3)) > 3.0:
+                spec.transform = "log1p"
+    return spec
+
+
+def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
+                 max_categories: int = 100) -> list[ColumnSpec]:
+    """One ColumnSpec per column of ``df``; ``column_types`` maps names to forced kinds."""
+    column_types = dict(column_types or {})
+    unknown = [c for c in column_types if c not in df.columns]
+    if unknown:
+        raise ValueError(f"column_types names columns that are not in the data: {unknown}")
+    return [infer_column(df.iloc[:, j], name, column_types.get(name), max_categories)
+            for j, name in enumerate(df.columns)]

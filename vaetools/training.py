@@ -1,0 +1,132 @@
+"""The training loop shared by the imputer and the compressor.
+
+Adam on minibatches of rows, the MIWAE bound over observed cells, and early stopping on a
+held-out share of the observed cells (hidden from the encoder and the likelihood during
+training, scored by their negative log-likelihood). The best weights are restored at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from vaetools.model import Batch, MaskedVAE
+from vaetools.tabular import EncodedTable, TableEncoder
+
+
+@dataclass
+class TrainConfig:
+    k: int = 5
+    batch_size: int | None = None  # None: chosen from the number of rows
+    learning_rate: float = 1e-3
+    max_epochs: int = 200
+    patience: int = 12
+    validation_fraction: float = 0.1
+    verbose: int = 0
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but torch sees no CUDA GPU; use device='cpu' or 'auto'")
+    return dev
+
+
+def to_batch(encoder: TableEncoder, enc: EncodedTable, device) -> Batch:
+    m = enc.mask
+    as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)  # noqa: E731
+    return Batch(num=as_t(enc.num), bin=as_t(enc.bin), cat=as_t(enc.cat, torch.int64),
+                 m_num=as_t(m[:, encoder.num_cols]), m_bin=as_t(m[:, encoder.bin_cols]),
+                 m_cat=as_t(m[:, encoder.cat_cols]))
+
+
+def _split_cells(b: Batch, fraction: float, gen: torch.Generator) -> tuple[Batch, Batch]:
+    """Hide ``fraction`` of the observed cells: (training view, held-out view)."""
+    held_masks = []
+    for m in (b.m_num, b.m_bin, b.m_cat):
+        u = torch.rand(m.shape, generator=gen).to(m.device)
+        held_masks.append(m * (u < fraction).float())
+    train = b.with_masks(*(m - h for m, h in zip((b.m_num, b.m_bin, b.m_cat), held_masks)))
+    held = b.with_masks(*held_masks)
+    return train, held
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled, self.start = total, enabled, time.perf_counter()
+
+    def update(self, epoch: int, loss: float, score: float, best: float, final: bool = False):
+        if not self.enabled:
+            return
+        width = 24
+        done = int(width * epoch / self.total)
+        bar = "#" * done + "." * (width - done)
+        line = (f"\r[{bar}] epoch {epoch}/{self.total}  loss {loss:.4f}  val nll/cell {score:.4f}"
+                f"  best {best:.4f}  {time.perf_counter() - self.start:.1f}s")
+        sys.stderr.write(line + ("\n" if final else ""))
+        sys.stderr.flush()
+
+
+def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list[dict]:
+    """Fit ``model`` on ``data`` in place; returns the history, one dict per epoch."""
+    gen = torch.Generator().manual_seed(seed)
+    n = data.num.shape[0]
+    held_cells = 0.0
+    if config.validation_fraction > 0 and n >= 10:
+        train_data, held = _split_cells(data, config.validation_fraction, gen)
+        held_cells = float(held.m_num.sum() + held.m_bin.sum() + held.m_cat.sum())
+    else:
+        train_data, held = data, None
+    if held_cells == 0:
+        held = None
+    batch_size = config.batch_size or int(np.clip(n // 32, 64, 512))
+    batch_size = max(1, min(batch_size, n))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    progress = _Progress(config.max_epochs, config.verbose > 0)
+    history: list[dict] = []
+    best_score, best_state, since_best = math.inf, None, 0
+    for epoch in range(1, config.max_epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=gen).to(data.num.device)
+        total, batches = 0.0, 0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            loss = model.loss(train_data[idx], config.k)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+            batches += 1
+        model.eval()
+        train_loss = total / max(batches, 1)
+        if held is not None:
+            score = float(model.heldout_nll(train_data, held)) / held_cells
+        else:
+            score = train_loss
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch} (loss {train_loss}); lower learning_rate or "
+                "check the data for extreme values")
+        improved = not math.isfinite(best_score) or score < best_score - 1e-4 * abs(best_score)
+        if improved:
+            best_score, since_best = score, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            since_best += 1
+        history.append({"epoch": epoch, "loss": train_loss, "val_score": score})
+        stop = since_best >= config.patience
+        progress.update(epoch, train_loss, score, best_score, final=stop or epoch == config.max_epochs)
+        if stop:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
