@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -201,9 +200,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
                 self.history_ = train(self.model_, data, config, seed)
             else:
                 self.history_ = []
-        if self.add_indicator:
-            self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
-            self.indicator_.fit(frame.isna().to_numpy())
+        # as sklearn's MissingIndicator(features="missing-only"): columns with holes at fit
+        self.indicator_features_ = np.flatnonzero(frame.isna().any(axis=0).to_numpy())
         return self
 
     def _build_model(self) -> MaskedVAE:
@@ -255,8 +253,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             else:
                 out = out.iloc[:, kept]
         if self.add_indicator:
-            ind = self.indicator_.transform(frame.isna().to_numpy())
-            names = [f"missingindicator_{frame.columns[j]}" for j in self.indicator_.features_]
+            ind = frame.isna().to_numpy()[:, self.indicator_features_]
+            names = [f"missingindicator_{frame.columns[j]}" for j in self.indicator_features_]
             ind_df = pd.DataFrame(ind, index=out.index, columns=names)
             out = pd.concat([out, ind_df], axis=1)
         if isinstance(X, pd.DataFrame):
@@ -296,18 +294,15 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         return results
 
     def get_feature_names_out(self, input_features=None):
+        """Input names (x0, x1, ... for arrays), less dropped empty features, plus indicators."""
         check_is_fitted(self)
         from sklearn.utils.validation import _check_feature_names_in
 
-        names = _check_feature_names_in(self, input_features) if input_features is not None or \
-            hasattr(self, "feature_names_in_") else np.array([str(c) for c in self.fit_columns_], dtype=object)
-        if not self.keep_empty_features:
-            names = names[~self.empty_features_]
+        all_names = _check_feature_names_in(self, input_features)
+        names = all_names if self.keep_empty_features else all_names[~self.empty_features_]
         if self.add_indicator:
-            all_names = _check_feature_names_in(self, input_features) if hasattr(self, "feature_names_in_") \
-                else np.array([str(c) for c in self.fit_columns_], dtype=object)
-            ind = np.array([f"missingindicator_{all_names[j]}" for j in self.indicator_.features_], dtype=object)
-            names = np.concatenate([names, ind])
+            ind = [f"missingindicator_{all_names[j]}" for j in self.indicator_features_]
+            names = np.concatenate([names, np.array(ind, dtype=object)])
         return names
 
     def __sklearn_tags__(self):

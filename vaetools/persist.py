@@ -45,7 +45,7 @@ def save_estimator(est, path, overwrite: bool = False) -> None:
         "empty_features": [bool(e) for e in est.empty_features_],
         "random_seed": int(est.random_seed_),
         "history": est.history_,
-        "indicator_features": [int(f) for f in est.indicator_.features_] if est.add_indicator else None,
+        "indicator_features": [int(f) for f in est.indicator_features_],
     }
     try:
         blob = json.dumps(meta).encode()
@@ -90,12 +90,5 @@ def load_estimator(cls, path):
     est.model_ = est._build_model()
     est.model_.load_state_dict(weights)
     est.model_.eval()
-    if meta["indicator_features"] is not None:
-        from sklearn.impute import MissingIndicator
-
-        ind = MissingIndicator(missing_values=np.nan, error_on_new=False)
-        n = est.n_features_in_
-        ind.fit(np.zeros((1, n), dtype=bool) if False else np.isnan(
-            np.where(np.isin(np.arange(n), meta["indicator_features"]), np.nan, 0.0)[None, :]))
-        est.indicator_ = ind
+    est.indicator_features_ = np.array(meta["indicator_features"], dtype=np.int64)
     return est

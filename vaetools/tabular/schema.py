@@ -70,6 +70,9 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
 
+    if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
+        raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
+                         f"them, or with finite values")
     if kind is None:
         if is_bool:
             kind = "binary"

@@ -1,0 +1,145 @@
+"""Each kind of bad input gets a clear error naming the column or argument, or a sane result."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaetools import VAEImputer
+
+from .conftest import FAST
+
+
+def test_columns_differ_from_fit(holey):
+    imp = VAEImputer(**FAST).fit(holey)
+    with pytest.raises(ValueError, match=r"missing \['label'\]"):
+        imp.transform(holey.drop(columns="label"))
+    with pytest.raises(ValueError, match=r"unexpected \['extra'\]"):
+        imp.transform(holey.assign(extra=1.0))
+    shuffled = holey[list(reversed(holey.columns))]
+    pd.testing.assert_frame_equal(imp.transform(shuffled), imp.transform(holey))
+
+
+def test_unseen_category_is_imputed_with_one_warning(holey):
+    imp = VAEImputer(**FAST).fit(holey)
+    new = holey.head(20).copy()
+    new["label"] = new["label"].astype(object)
+    new.iloc[0, new.columns.get_loc("label")] = "never-seen"
+    new.iloc[1, new.columns.get_loc("label")] = "also-new"
+    with pytest.warns(UserWarning, match="not seen during fit") as rec:
+        out = imp.transform(new)
+    assert len([w for w in rec if "not seen" in str(w.message)]) == 1
+    assert out["label"].iloc[0] in {"pos", "neg"} and out["label"].iloc[1] in {"pos", "neg"}
+
+
+def test_all_missing_column(holey):
+    X = holey.assign(empty=np.nan)
+    with pytest.warns(UserWarning, match="without any observed values"):
+        out = VAEImputer(**FAST).fit_transform(X)
+    assert "empty" not in out.columns
+    out = VAEImputer(**FAST, keep_empty_features=True).fit_transform(X)
+    assert (out["empty"] == 0).all()
+
+
+def test_all_missing_row_filled_from_prior(holey):
+    X = holey.copy()
+    X.iloc[3] = pd.NA
+    X = X.astype(holey.dtypes.to_dict())
+    out = VAEImputer(**FAST).fit_transform(X)
+    assert not out.iloc[3].isna().any()
+    # the prior's conditional mean is a typical value
+    assert abs(out["x"].iloc[3] - holey["x"].mean()) < 2 * holey["x"].std()
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_inf_names_the_column(holey, bad):
+    X = holey.copy()
+    X.iloc[2, X.columns.get_loc("y")] = bad
+    with pytest.raises(ValueError, match="'y' contains inf"):
+        VAEImputer(**FAST).fit(X)
+    imp = VAEImputer(**FAST).fit(holey)
+    with pytest.raises(ValueError, match="'y' contains inf"):
+        imp.transform(X)
+
+
+def test_text_in_numeric_column(holey):
+    X = holey.copy()
+    X["y"] = X["y"].astype(object)
+    X.iloc[5, X.columns.get_loc("y")] = "n/a?"
+    with pytest.raises(ValueError, match="'y' looks numeric but holds text"):
+        VAEImputer(**FAST).fit(X)
+    imp = VAEImputer(**FAST).fit(holey)
+    with pytest.raises(ValueError, match="'y' was numeric at fit"):
+        imp.transform(X)
+
+
+def test_zero_rows_and_one_row(holey):
+    with pytest.raises(ValueError, match="0 sample"):
+        VAEImputer(**FAST).fit(holey.iloc[:0])
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        VAEImputer(**FAST).fit(holey.iloc[:1])
+    imp = VAEImputer(**FAST).fit(holey)
+    assert imp.transform(holey.iloc[:1]).shape == (1, holey.shape[1])
+    with pytest.raises(ValueError, match="0 sample"):
+        imp.transform(holey.iloc[:0])
+
+
+def test_constant_column_imputes_the_constant(holey):
+    X = holey.assign(const=5.5)
+    X.loc[X.index[::4], "const"] = np.nan
+    out = VAEImputer(**FAST).fit_transform(X)
+    assert (out["const"] == 5.5).all()
+
+
+def test_huge_magnitudes(holey):
+    X = holey[["x", "y"]].copy()
+    X["x"] = X["x"] * 1e300
+    out = VAEImputer(**FAST).fit_transform(X)
+    assert np.isfinite(out.to_numpy()).all()
+    hidden = X["x"].isna()
+    assert out.loc[hidden, "x"].abs().max() <= X["x"].abs().max()
+
+
+def test_duplicate_column_names(holey):
+    X = holey[["x", "y"]].copy()
+    X.columns = ["a", "a"]
+    with pytest.raises(ValueError, match=r"duplicate column names \['a'\]"):
+        VAEImputer(**FAST).fit(X)
+
+
+def test_non_string_column_names(holey):
+    X = holey[["x", "y", "label"]].copy()
+    X.columns = [0, 1, 2]
+    out = VAEImputer(**FAST).fit_transform(X)
+    assert list(out.columns) == [0, 1, 2] and not out.isna().any().any()
+
+
+def test_high_cardinality_text_column_is_refused_with_the_fix(holey):
+    X = holey.assign(customer_id=[f"id-{i}" for i in range(len(holey))])
+    with pytest.raises(ValueError, match=r"'customer_id' has 300 distinct values.*drop\(columns=\['customer_id'\]\)"):
+        VAEImputer(**FAST).fit(X)
+
+
+def test_bad_parameters_name_the_argument(holey):
+    with pytest.raises(ValueError, match="latent_dim"):
+        VAEImputer(latent_dim=0).fit(holey)
+    with pytest.raises(ValueError, match="likelihood"):
+        VAEImputer(likelihood="poisson").fit(holey)
+    with pytest.raises(ValueError, match="column_types"):
+        VAEImputer(**FAST, column_types={"x": "weird"}).fit(holey)
+    with pytest.raises(ValueError, match="not in the data"):
+        VAEImputer(**FAST, column_types={"nope": "integer"}).fit(holey)
+    with pytest.raises(ValueError, match="device"):
+        VAEImputer(**FAST, device="cuda:7" if not __import__("torch").cuda.is_available() else "bogus").fit(holey)
+
+
+def test_skewed_column_is_log_transformed():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"gain": np.where(rng.random(500) < 0.9, 0.0, rng.lognormal(8, 1, 500)),
+                      "x": rng.normal(size=500)})
+    X.loc[::10, "x"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        imp = VAEImputer(**FAST).fit(X)
+    assert imp.schema_[0].transform == "log1p"

@@ -1,0 +1,168 @@
+"""VAEImputer as a scikit-learn estimator and as a DataFrame tool."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from vaetools import VAEImputer
+
+from .conftest import FAST, mixed_frame, punch
+
+
+@parametrize_with_checks([VAEImputer(max_epochs=3, hidden_sizes=(16,), n_imputation_draws=5, random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    # every applicable check runs; sklearn skips check_array_api_input without SCIPY_ARRAY_API
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
+
+
+def test_dataframe_round_trip_keeps_index_columns_dtypes_and_observed_cells(holey):
+    out = VAEImputer(**FAST).fit_transform(holey)
+    assert out.index.equals(holey.index) and list(out.columns) == list(holey.columns)
+    assert out.dtypes.equals(holey.dtypes)
+    assert not out.isna().any().any()
+    observed = holey.notna()
+    for c in holey.columns:
+        pd.testing.assert_series_equal(out.loc[observed[c], c], holey.loc[observed[c], c])
+    assert set(out["group"].unique()) <= {"low", "mid", "high"}
+    assert set(out["label"].unique()) <= {"pos", "neg"}
+    assert (out["count"] == out["count"].round()).all()
+
+
+def test_beats_mean_imputation_on_correlated_data(frame, holey):
+    out = VAEImputer(**{**FAST, "max_epochs": 150, "patience": 20}).fit_transform(holey)
+    for c in ("x", "y"):
+        hidden = holey[c].isna()
+        rmse = np.sqrt(((out.loc[hidden, c] - frame.loc[hidden, c]) ** 2).mean())
+        rmse_mean = np.sqrt(((holey[c].mean() - frame.loc[hidden, c]) ** 2).mean())
+        assert rmse < 0.5 * rmse_mean, (c, rmse, rmse_mean)
+    hidden = holey["label"].isna()
+    assert (out.loc[hidden, "label"] == frame.loc[hidden, "label"]).mean() > 0.8
+
+
+def test_same_random_state_same_result_and_rows_independent(holey):
+    a = VAEImputer(**FAST).fit(holey)
+    b = VAEImputer(**FAST).fit(holey)
+    pd.testing.assert_frame_equal(a.transform(holey), b.transform(holey))
+    # a row's imputation does not depend on the other rows in the batch
+    part = a.transform(holey.iloc[::7])
+    pd.testing.assert_frame_equal(part, a.transform(holey).iloc[::7])
+
+
+def test_new_rows_impute_without_refitting(frame, holey):
+    imp = VAEImputer(**FAST).fit(holey)
+    new = punch(mixed_frame(n=50, seed=5), rate=0.3, seed=9)
+    out = imp.transform(new)
+    assert out.index.equals(new.index) and not out.isna().any().any()
+
+
+def test_numpy_in_numpy_out(holey):
+    X = holey[["x", "y"]].to_numpy()
+    out = VAEImputer(**FAST).fit_transform(X)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == X.shape
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(out[~np.isnan(X)], X[~np.isnan(X)])
+
+
+@pytest.mark.parametrize("sentinel", [None, pd.NA, -999.0])
+def test_missing_values_markers(frame, sentinel):
+    X = frame[["x", "y"]].copy()
+    X.iloc[::5, 0] = np.nan if sentinel is None or sentinel is pd.NA else sentinel
+    X = X.astype(object) if sentinel is None or sentinel is pd.NA else X
+    if sentinel is None or sentinel is pd.NA:
+        X.iloc[::5, 0] = sentinel
+        X = X.astype({"x": "Float64", "y": "float64"})
+    out = VAEImputer(**FAST, missing_values=np.nan if sentinel is None else sentinel).fit_transform(X)
+    assert not out.isna().any().any()
+    assert not (out == -999.0).any().any()
+
+
+def test_add_indicator_and_feature_names(holey):
+    imp = VAEImputer(**FAST, add_indicator=True).fit(holey)
+    out = imp.transform(holey)
+    names = list(imp.get_feature_names_out())
+    assert names[:6] == list(holey.columns)
+    assert names[6:] == [f"missingindicator_{c}" for c in holey.columns]
+    assert list(out.columns) == names
+    assert (out["missingindicator_x"] == holey["x"].isna()).all()
+
+
+def test_set_output_pandas_with_arrays(holey):
+    X = holey[["x", "y"]].to_numpy()
+    out = VAEImputer(**FAST).set_output(transform="pandas").fit_transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["x0", "x1"]
+
+
+def test_pipeline_column_transformer_grid_search_clone(frame, holey):
+    num = holey[["x", "y", "count"]].astype("float64")
+    target = frame["y"] * 0 + frame["x"]
+    pipe = make_pipeline(VAEImputer(**FAST), LinearRegression())
+    pipe.fit(num, target)
+    assert pipe.score(num, target) > 0.5
+    ct = ColumnTransformer([("imp", VAEImputer(**FAST), ["x", "y"])], remainder="drop")
+    assert ct.fit_transform(holey).shape == (len(holey), 2)
+    search = GridSearchCV(make_pipeline(VAEImputer(**FAST), LinearRegression()),
+                          {"vaeimputer__latent_dim": [2, 4]}, cv=2)
+    search.fit(num, target)
+    assert search.best_params_["vaeimputer__latent_dim"] in (2, 4)
+    c = clone(VAEImputer(latent_dim=3))
+    assert c.get_params()["latent_dim"] == 3 and not hasattr(c, "model_")
+
+
+def test_pickle_round_trip(holey):
+    imp = VAEImputer(**FAST).fit(holey)
+    again = pickle.loads(pickle.dumps(imp))
+    pd.testing.assert_frame_equal(again.transform(holey), imp.transform(holey))
+
+
+def test_save_load_round_trip_without_pickle(tmp_path, holey):
+    imp = VAEImputer(**FAST, add_indicator=True).fit(holey)
+    path = tmp_path / "imp.vtm"
+    imp.save(path)
+    loaded = VAEImputer.load(path)
+    pd.testing.assert_frame_equal(loaded.transform(holey), imp.transform(holey))
+    with pytest.raises(FileExistsError, match="overwrite"):
+        imp.save(path)
+    imp.save(path, overwrite=True)
+    # a pickle in the file is refused, not executed
+    bad = tmp_path / "bad.vtm"
+    np.savez(bad, __meta__=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match="not a saved vaetools estimator"):
+        VAEImputer.load(bad.with_suffix(".vtm.npz"))
+    (tmp_path / "junk").write_bytes(b"hello")
+    with pytest.raises(ValueError, match="not a saved vaetools estimator"):
+        VAEImputer.load(tmp_path / "junk")
+
+
+def test_multiple_imputations_draw_plausible_distinct_tables(frame, holey):
+    imp = VAEImputer(**{**FAST, "max_epochs": 80}).fit(holey)
+    tables = imp.multiple_imputations(holey, m=4, random_state=0)
+    assert len(tables) == 4
+    hidden = holey["x"].isna()
+    draws = np.stack([t.loc[hidden, "x"].to_numpy() for t in tables])
+    assert np.all(draws.std(0) > 0)  # the draws differ
+    for t in tables:
+        assert t.dtypes.equals(holey.dtypes) and not t.isna().any().any()
+        pd.testing.assert_series_equal(t.loc[~hidden, "x"], holey.loc[~hidden, "x"])
+    # centred on the truth: the spread of the draws covers the errors
+    err = np.abs(draws.mean(0) - frame.loc[hidden, "x"].to_numpy()).mean()
+    assert err < 0.5 * frame["x"].std()
+    again = imp.multiple_imputations(holey, m=4, random_state=0)
+    pd.testing.assert_frame_equal(again[2], tables[2])
+
+
+def test_verbose_progress_and_history(capsys, holey):
+    imp = VAEImputer(**FAST, verbose=1).fit(holey)
+    err = capsys.readouterr().err
+    assert "epoch" in err and "val nll/cell" in err
+    assert len(imp.history_) >= 1 and {"epoch", "loss", "val_score"} <= set(imp.history_[0])
