@@ -29,7 +29,7 @@ $(STAMP): $(PY) $(SOURCES)
 setup: $(STAMP)
 
 demo: setup
-	$(PY) benchmarks/bench_ops.py --quick
+	$(PY) -m vaetools.demo
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

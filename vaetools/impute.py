@@ -70,7 +70,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     schema_ : list of ColumnSpec
     model_ : MaskedVAE
     history_ : list of dict
-        Per epoch: training loss and held-out score (NLL per held-out cell).
+        Per epoch: training loss and held-out score (prediction error per held-out cell).
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
 
@@ -207,7 +207,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     def _build_model(self) -> MaskedVAE:
         enc = self.encoder_
         return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
-                         hidden=tuple(int(h) for h in self.hidden_sizes), likelihood=self.likelihood)
+                         hidden=tuple(int(h) for h in self.hidden_sizes), likelihood=self.likelihood,
+                         min_scale=enc.min_scales())
 
     # ------------------------------------------------------------------ transform
     def _noise_bank(self, device) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 Adam on minibatches of rows, the MIWAE bound over observed cells, and early stopping on a
 held-out share of the observed cells (hidden from the encoder and the likelihood during
-training, scored by their negative log-likelihood). The best weights are restored at the end.
+training, scored by how well the model predicts them). The best weights are restored at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ class TrainConfig:
     patience: int = 12
     validation_fraction: float = 0.1
     verbose: int = 0
+    max_grad_norm: float = 10.0
+    min_patience_steps: int = 300
+    max_lr_drops: int = 3
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -62,6 +65,7 @@ def _split_cells(b: Batch, fraction: float, gen: torch.Generator) -> tuple[Batch
 class _Progress:
     def __init__(self, total: int, enabled: bool):
         self.total, self.enabled, self.start = total, enabled, time.perf_counter()
+        self.tty = sys.stderr.isatty()
 
     def update(self, epoch: int, loss: float, score: float, best: float, final: bool = False):
         if not self.enabled:
@@ -69,9 +73,12 @@ class _Progress:
         width = 24
         done = int(width * epoch / self.total)
         bar = "#" * done + "." * (width - done)
-        line = (f"\r[{bar}] epoch {epoch}/{self.total}  loss {loss:.4f}  val nll/cell {score:.4f}"
+        line = (f"\r[{bar}] epoch {epoch}/{self.total}  loss {loss:.4f}  val err/cell {score:.4f}"
                 f"  best {best:.4f}  {time.perf_counter() - self.start:.1f}s")
-        sys.stderr.write(line + ("\n" if final else ""))
+        if self.tty:
+            sys.stderr.write(line + ("\n" if final else ""))
+        elif final or epoch == 1 or epoch % 10 == 0:  # logs and pipes get a line now and then
+            sys.stderr.write(line[1:] + "\n")
         sys.stderr.flush()
 
 
@@ -87,12 +94,15 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
         train_data, held = data, None
     if held_cells == 0:
         held = None
-    batch_size = config.batch_size or int(np.clip(n // 32, 64, 512))
+    batch_size = config.batch_size or int(np.clip(n // 32, 64, 1024))
     batch_size = max(1, min(batch_size, n))
+    steps_per_epoch = math.ceil(n / batch_size)
+    # on small tables an epoch is a handful of steps: wait at least min_patience_steps too
+    patience = max(config.patience, math.ceil(config.min_patience_steps / steps_per_epoch))
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     progress = _Progress(config.max_epochs, config.verbose > 0)
     history: list[dict] = []
-    best_score, best_state, since_best = math.inf, None, 0
+    best_score, best_state, since_best, lr_drops = math.inf, None, 0, 0
     for epoch in range(1, config.max_epochs + 1):
         model.train()
         order = torch.randperm(n, generator=gen).to(data.num.device)
@@ -102,13 +112,14 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
             loss = model.loss(train_data[idx], config.k)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
             total += float(loss.detach())
             batches += 1
         model.eval()
         train_loss = total / max(batches, 1)
         if held is not None:
-            score = float(model.heldout_nll(train_data, held)) / held_cells
+            score = float(model.heldout_error(train_data, held)) / held_cells
         else:
             score = train_loss
         if not math.isfinite(train_loss):
@@ -121,8 +132,15 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
             best_state = copy.deepcopy(model.state_dict())
         else:
             since_best += 1
+            # plateau: halve the step size (from the best weights) before giving up
+            if since_best >= max(2, patience // 2) and lr_drops < config.max_lr_drops:
+                lr_drops += 1
+                since_best = 0
+                model.load_state_dict(best_state)
+                for group in optimizer.param_groups:
+                    group["lr"] *= 0.5
         history.append({"epoch": epoch, "loss": train_loss, "val_score": score})
-        stop = since_best >= config.patience
+        stop = since_best >= patience
         progress.update(epoch, train_loss, score, best_score, final=stop or epoch == config.max_epochs)
         if stop:
             break

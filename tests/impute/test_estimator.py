@@ -164,5 +164,5 @@ def test_multiple_imputations_draw_plausible_distinct_tables(frame, holey):
 def test_verbose_progress_and_history(capsys, holey):
     imp = VAEImputer(**FAST, verbose=1).fit(holey)
     err = capsys.readouterr().err
-    assert "epoch" in err and "val nll/cell" in err
+    assert "epoch" in err and "val err/cell" in err
     assert len(imp.history_) >= 1 and {"epoch", "loss", "val_score"} <= set(imp.history_[0])

@@ -20,6 +20,7 @@ from vaetools.ops import reparameterize_kl
 
 LIKELIHOODS = ("gaussian", "student_t")
 _MIN_SCALE = 1e-3
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass
@@ -71,7 +72,8 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 
 class MaskedVAE(nn.Module):
     def __init__(self, n_num: int, n_bin: int, cat_sizes: list[int], latent_dim: int = 8,
-                 hidden: tuple[int, ...] = (128, 128), likelihood: str = "gaussian"):
+                 hidden: tuple[int, ...] = (128, 128), likelihood: str = "gaussian",
+                 min_scale: list[float] | None = None):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
@@ -84,6 +86,13 @@ class MaskedVAE(nn.Module):
         offsets = torch.tensor([0, *cat_sizes[:-1]], dtype=torch.int64).cumsum(0) if cat_sizes else \
             torch.zeros(0, dtype=torch.int64)
         self.register_buffer("cat_offsets", offsets, persistent=False)
+        self.max_cat = max(cat_sizes, default=0)
+        pad_index = [c * self.max_cat + i for c, size in enumerate(cat_sizes) for i in range(size)]
+        self.register_buffer("cat_pad_index", torch.tensor(pad_index, dtype=torch.int64), persistent=False)
+        # per numeric column floor on the scale, so that point masses (zeros, integers) cannot
+        # collapse the likelihood: see MaskedVAE docs
+        floor = torch.full((n_num,), _MIN_SCALE) if min_scale is None else torch.tensor(min_scale, dtype=torch.float32)
+        self.register_buffer("min_scale", floor, persistent=False)
         # Student-t degrees of freedom per numeric column, softplus(raw) + 3 as in MIWAE
         self.df_raw = nn.Parameter(torch.zeros(n_num)) if likelihood == "student_t" else None
 
@@ -105,7 +114,7 @@ class MaskedVAE(nn.Module):
     def decode(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.decoder(z)
         n, nb = self.n_num, self.n_bin
-        return {"loc": out[..., :n], "scale": F.softplus(out[..., n:2 * n]) + _MIN_SCALE,
+        return {"loc": out[..., :n], "scale": F.softplus(out[..., n:2 * n]) + self.min_scale,
                 "bin_logit": out[..., 2 * n:2 * n + nb], "cat_logit": out[..., 2 * n + nb:]}
 
     def cat_slices(self):
@@ -116,10 +125,14 @@ class MaskedVAE(nn.Module):
 
     # ------------------------------------------------------------------ likelihood
     def numeric_log_prob(self, p: dict, x: torch.Tensor) -> torch.Tensor:
+        # written out rather than via torch.distributions, whose argument checks cost more
+        # than the arithmetic at these sizes
+        u = (x - p["loc"]) / p["scale"]
         if self.likelihood == "gaussian":
-            return torch.distributions.Normal(p["loc"], p["scale"]).log_prob(x)
+            return -0.5 * u * u - torch.log(p["scale"]) - _HALF_LOG_2PI
         df = F.softplus(self.df_raw) + 3.0
-        return torch.distributions.StudentT(df, p["loc"], p["scale"]).log_prob(x)
+        return (torch.lgamma((df + 1) / 2) - torch.lgamma(df / 2) - 0.5 * torch.log(df * math.pi)
+                - torch.log(p["scale"]) - (df + 1) / 2 * torch.log1p(u * u / df))
 
     def log_likelihood(self, p: dict, b: Batch) -> torch.Tensor:
         """Sum over observed cells of log p(x | z): shape (k, B)."""
@@ -128,12 +141,20 @@ class MaskedVAE(nn.Module):
             ll_bin = -F.binary_cross_entropy_with_logits(
                 p["bin_logit"], b.bin.expand_as(p["bin_logit"]), reduction="none")
             total = total + (ll_bin * b.m_bin).sum(-1)
-        for c, sl in enumerate(self.cat_slices()):
-            logp = torch.log_softmax(p["cat_logit"][..., sl], dim=-1)
-            code = b.cat[:, c].clamp(min=0)
-            picked = logp.gather(-1, code.expand(logp.shape[:-1]).unsqueeze(-1)).squeeze(-1)
-            total = total + picked * b.m_cat[:, c]
+        if self.cat_sizes:
+            total = total + (self.cat_log_probs(p["cat_logit"], b.cat) * b.m_cat).sum(-1)
         return total
+
+    def cat_log_probs(self, logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """log softmax(logits of column c)[code c] for every categorical column at once: (..., n_cat).
+
+        The columns' logits are scattered into one padded (..., n_cat, max_size) tensor so that a
+        single log_softmax and gather serve all columns."""
+        padded = logits.new_full((*logits.shape[:-1], len(self.cat_sizes) * self.max_cat), -math.inf)
+        padded = padded.index_copy(-1, self.cat_pad_index, logits)
+        logp = torch.log_softmax(padded.unflatten(-1, (len(self.cat_sizes), self.max_cat)), dim=-1)
+        idx = codes.clamp(min=0).expand(logp.shape[:-1]).unsqueeze(-1)
+        return logp.gather(-1, idx).squeeze(-1)
 
     # ------------------------------------------------------------------ bound
     def loss(self, b: Batch, k: int) -> torch.Tensor:
@@ -147,11 +168,23 @@ class MaskedVAE(nn.Module):
         return -bound.mean()
 
     @torch.no_grad()
-    def heldout_nll(self, b: Batch, held: Batch) -> torch.Tensor:
-        """Negative log-likelihood of the cells observed in ``held`` (absent from ``b``) at z = mu,
-        summed; the early-stopping score."""
+    def heldout_error(self, b: Batch, held: Batch) -> torch.Tensor:
+        """Summed error of predicting the cells observed in ``held`` (absent from ``b``) at z = mu:
+        squared error for numeric cells (standardized units), 1 - p(true value) for the others.
+        The early-stopping score: it measures imputation, and unlike the held-out likelihood it
+        does not blow up when a column has point masses."""
         mu, _ = self.encode(b)
-        return -self.log_likelihood(self.decode(mu.unsqueeze(0)), held).sum()
+        p = self.decode(mu.unsqueeze(0))
+        err = (((p["loc"][0] - held.num) ** 2) * held.m_num).sum()
+        if self.n_bin:
+            prob1 = torch.sigmoid(p["bin_logit"][0])
+            p_true = torch.where(held.bin > 0.5, prob1, 1 - prob1)
+            err = err + ((1 - p_true) * held.m_bin).sum()
+        for c, sl in enumerate(self.cat_slices()):
+            probs = torch.softmax(p["cat_logit"][0][:, sl], -1)
+            p_true = probs.gather(1, held.cat[:, c].clamp(min=0).unsqueeze(1)).squeeze(1)
+            err = err + ((1 - p_true) * held.m_cat[:, c]).sum()
+        return err
 
     # ------------------------------------------------------------------ inference
     def _particles(self, b: Batch, eps: torch.Tensor):

@@ -74,6 +74,18 @@ class TableEncoder:
             spec.mean, spec.std = _stable_mean_std(self._forward_transform(values, spec))
         return self
 
+    def min_scales(self) -> list[float]:
+        """Smallest likelihood scale per numeric column, in standardized units: a quarter step
+        for integer columns (their values are point masses), 1% of a std otherwise."""
+        out = []
+        for j in self.num_cols:
+            spec = self.specs[j]
+            floor = 0.01
+            if spec.kind == "integer" and spec.transform == "none":
+                floor = max(floor, min(0.25 / spec.std, 0.25))
+            out.append(floor)
+        return out
+
     # ------------------------------------------------------------------ encoding
     def encode(self, df: pd.DataFrame, warn_unseen: bool = True) -> EncodedTable:
         n = len(df)

@@ -1,0 +1,86 @@
+"""``vaetools impute`` as a person at a terminal uses it."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaetools.cli import main
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=200)
+    df = pd.DataFrame({"a": t, "b": 2 * t + 0.1 * rng.normal(size=200),
+                       "kind": np.where(t > 0, "up", "down"), "id": [f"r{i}" for i in range(200)]})
+    df.loc[::5, "a"] = np.nan
+    df.loc[1::7, "kind"] = np.nan
+    path = tmp_path / "in.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+FAST = ["--epochs", "20", "--imputation-draws", "10", "-q"]
+
+
+def test_impute_csv_and_reuse_saved_model(tmp_path, table, capsys):
+    src, df = table
+    out = tmp_path / "out.csv"
+    model = tmp_path / "model.vtm"
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", "--save-model", str(model), *FAST]) == 0
+    got = pd.read_csv(out)
+    assert list(got.columns) == list(df.columns) and not got[["a", "b", "kind"]].isna().any().any()
+    assert (got["id"] == df["id"]).all()
+    out2 = tmp_path / "out2.csv"
+    assert main(["impute", str(src), "-o", str(out2), "--drop", "id", "--model", str(model), "-q"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out2), got)
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_parquet_round_trip(tmp_path, table):
+    pytest.importorskip("pyarrow")
+    src, df = table
+    pq = tmp_path / "in.parquet"
+    df.to_parquet(pq)
+    out = tmp_path / "out.parquet"
+    assert main(["impute", str(pq), "-o", str(out), "--drop", "id", *FAST]) == 0
+    assert not pd.read_parquet(out)[["a", "kind"]].isna().any().any()
+
+
+def test_refuses_to_overwrite_input_or_existing_output(tmp_path, table, capsys):
+    src, _ = table
+    before = src.read_bytes()
+    assert main(["impute", str(src), "-o", str(src), *FAST]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert src.read_bytes() == before
+    out = tmp_path / "exists.csv"
+    out.write_text("keep me")
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", *FAST]) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_text() == "keep me"
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", "--overwrite", *FAST]) == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["impute", "missing.csv", "-o", "x.csv"], "does not exist"),
+    (["impute", "{src}", "-o", "out.xlsx"], "unknown extension"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv"], "'id' has 200 distinct values"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "nope"], "--drop names columns"),
+])
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, table, capsys, args, message):
+    src, _ = table
+    argv = [a.format(src=src, tmp=tmp_path) for a in args] + FAST
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_console_entry_point_runs(tmp_path, table):
+    src, _ = table
+    out = tmp_path / "o.csv"
+    proc = subprocess.run([sys.executable, "-m", "vaetools", "impute", str(src), "-o", str(out), "--drop", "id",
+                           "--epochs", "5", "--imputation-draws", "5"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch" in proc.stderr and out.exists()
