@@ -85,7 +85,7 @@ def cmd_impute(args) -> int:
         imputer = VAEImputer.load(args.model)
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
     else:
-        imputer = VAEImputer(latent_dim=args.latent_dim, max_epochs=args.epochs, n_draws=args.draws,
+        imputer = VAEImputer(latent_dim=args.latent_dim, max_epochs=args.epochs or "auto", n_draws=args.draws,
                              n_imputation_draws=args.imputation_draws, device=args.device,
                              random_state=args.seed, verbose=0 if args.quiet else 1)
         n_missing = int(data.isna().sum().sum())
@@ -120,9 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop", nargs="+", default=[], metavar="COL",
                    help="columns to pass through untouched (IDs, free text)")
     p.add_argument("--latent-dim", type=int, default=8)
-    p.add_argument("--epochs", type=int, default=200, help="most training epochs (early stopping ends sooner)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="most training epochs (default: from the table's size; early stopping ends sooner)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
-    p.add_argument("--imputation-draws", type=int, default=50, help="importance samples per row when imputing")
+    p.add_argument("--imputation-draws", type=int, default=20, help="importance samples per row when imputing")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace OUT (never IN) if it exists")

@@ -40,12 +40,14 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         Likelihood of numeric columns.
     n_draws : int, default=5
         Importance samples per row in the training bound (1 gives the ordinary ELBO).
-    n_imputation_draws : int, default=50
+    n_imputation_draws : int, default=20
         Importance samples per row when imputing; more is smoother and slower.
     batch_size : int or None, default=None
         Rows per minibatch; None picks one from the number of rows.
     learning_rate : float, default=1e-3
-    max_epochs : int, default=200
+    max_epochs : int or "auto", default="auto"
+        "auto" allows about two million row visits, at most 200 epochs and at least 30, so that
+        large tables train in bounded time (adult, 48,842 rows: 41 epochs).
     patience : int, default=12
         Epochs without improvement of the held-out score before stopping.
     validation_fraction : float, default=0.1
@@ -83,7 +85,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         "n_imputation_draws": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "column_types": [dict, None],
@@ -96,8 +98,8 @@ class VAEImputer(TransformerMixin, BaseEstimator):
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(128, 128),
-                 likelihood="gaussian", n_draws=5, n_imputation_draws=50, batch_size=None,
-                 learning_rate=1e-3, max_epochs=200, patience=12, validation_fraction=0.1,
+                 likelihood="gaussian", n_draws=5, n_imputation_draws=20, batch_size=None,
+                 learning_rate=1e-3, max_epochs="auto", patience=12, validation_fraction=0.1,
                  column_types=None, max_categories=100, add_indicator=False,
                  keep_empty_features=False, device="auto", random_state=None, verbose=0):
         self.missing_values = missing_values
@@ -194,7 +196,7 @@ class VAEImputer(TransformerMixin, BaseEstimator):
             if self.schema_:
                 data = to_batch(self.encoder_, self.encoder_.encode(modelled), device)
                 config = TrainConfig(k=self.n_draws, batch_size=self.batch_size,
-                                     learning_rate=self.learning_rate, max_epochs=self.max_epochs,
+                                     learning_rate=self.learning_rate, max_epochs=self._epochs(len(modelled)),
                                      patience=self.patience, validation_fraction=self.validation_fraction,
                                      verbose=self.verbose)
                 self.history_ = train(self.model_, data, config, seed)
@@ -203,6 +205,11 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         # as sklearn's MissingIndicator(features="missing-only"): columns with holes at fit
         self.indicator_features_ = np.flatnonzero(frame.isna().any(axis=0).to_numpy())
         return self
+
+    def _epochs(self, n_rows: int) -> int:
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        return int(np.clip(2_000_000 // max(n_rows, 1), 30, 200))
 
     def _build_model(self) -> MaskedVAE:
         enc = self.encoder_

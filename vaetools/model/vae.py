@@ -86,9 +86,6 @@ class MaskedVAE(nn.Module):
         offsets = torch.tensor([0, *cat_sizes[:-1]], dtype=torch.int64).cumsum(0) if cat_sizes else \
             torch.zeros(0, dtype=torch.int64)
         self.register_buffer("cat_offsets", offsets, persistent=False)
-        self.max_cat = max(cat_sizes, default=0)
-        pad_index = [c * self.max_cat + i for c, size in enumerate(cat_sizes) for i in range(size)]
-        self.register_buffer("cat_pad_index", torch.tensor(pad_index, dtype=torch.int64), persistent=False)
         # per numeric column floor on the scale, so that point masses (zeros, integers) cannot
         # collapse the likelihood: see MaskedVAE docs
         floor = torch.full((n_num,), _MIN_SCALE) if min_scale is None else torch.tensor(min_scale, dtype=torch.float32)
@@ -146,15 +143,14 @@ class MaskedVAE(nn.Module):
         return total
 
     def cat_log_probs(self, logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """log softmax(logits of column c)[code c] for every categorical column at once: (..., n_cat).
+        """log softmax(logits of column c)[code c] for every categorical column: (..., n_cat).
 
-        The columns' logits are scattered into one padded (..., n_cat, max_size) tensor so that a
-        single log_softmax and gather serve all columns."""
-        padded = logits.new_full((*logits.shape[:-1], len(self.cat_sizes) * self.max_cat), -math.inf)
-        padded = padded.index_copy(-1, self.cat_pad_index, logits)
-        logp = torch.log_softmax(padded.unflatten(-1, (len(self.cat_sizes), self.max_cat)), dim=-1)
-        idx = codes.clamp(min=0).expand(logp.shape[:-1]).unsqueeze(-1)
-        return logp.gather(-1, idx).squeeze(-1)
+        One gather picks every column's logit of its code; the normalizers are one logsumexp
+        per column, so no padded copy of the logits is made."""
+        idx = (codes.clamp(min=0) + self.cat_offsets).expand(*logits.shape[:-1], -1)
+        picked = logits.gather(-1, idx)
+        lse = torch.stack([torch.logsumexp(logits[..., sl], dim=-1) for sl in self.cat_slices()], dim=-1)
+        return picked - lse
 
     # ------------------------------------------------------------------ bound
     def loss(self, b: Batch, k: int) -> torch.Tensor:
