@@ -7,25 +7,25 @@ from ``vaetools.model``, the loop from ``vaetools.training``.
 from __future__ import annotations
 
 import numbers
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from vaetools.model import LIKELIHOODS, MaskedVAE, Posterior
-from vaetools.tabular import ColumnSpec, TableEncoder, infer_schema
-from vaetools.training import TrainConfig, resolve_device, to_batch, train
+from vaetools._base import TabularVAEBase
+from vaetools.model import LIKELIHOODS, Posterior
+from vaetools.tabular import ColumnSpec
+from vaetools.training import to_batch
 
 _CHUNK_ROWS = 4096
 
 
-class VAEImputer(TransformerMixin, BaseEstimator):
+class VAEImputer(TransformerMixin, TabularVAEBase):
     """Impute missing cells of numeric and categorical columns with a masked VAE (MIWAE).
 
     Parameters
@@ -121,101 +121,15 @@ class VAEImputer(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ input handling
-    def _is_missing_value(self, frame: pd.DataFrame) -> pd.DataFrame:
-        mv = self.missing_values
-        if mv is None or mv is pd.NA or (isinstance(mv, float) and np.isnan(mv)):
-            return frame.isna()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return frame.isna() | (frame == mv)
-
-    def _to_frame(self, X, reset: bool) -> pd.DataFrame:
-        """Validate X and return it as a DataFrame with NaN in every missing cell."""
-        if isinstance(X, pd.DataFrame):
-            if X.columns.duplicated().any():
-                dups = list(X.columns[X.columns.duplicated()].unique())
-                raise ValueError(f"X has duplicate column names {dups}; rename them so that each "
-                                 "column can be told apart")
-            if not reset and hasattr(self, "fit_columns_"):
-                X = self._align_columns(X)
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            if X.shape[0] == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
-                                 "1 is required.")
-            frame = X
-        else:
-            arr = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False,
-                                ensure_min_features=1)
-            if arr.dtype.kind in "biuf":
-                arr = arr.astype(np.float64, copy=False)
-            frame = pd.DataFrame(arr)
-        missing = self._is_missing_value(frame)
-        if missing.to_numpy().any() and not frame.isna().equals(missing):
-            frame = frame.mask(missing)
-        return frame
-
-    def _align_columns(self, X: pd.DataFrame) -> pd.DataFrame:
-        fit_cols = list(self.fit_columns_)
-        cols = list(X.columns)
-        if cols == fit_cols:
-            return X
-        missing = [c for c in fit_cols if c not in cols]
-        extra = [c for c in cols if c not in fit_cols]
-        if missing or extra:
-            raise ValueError(f"X has different columns than at fit: missing {missing}, unexpected "
-                             f"{extra}. Pass the same columns the imputer was fitted on.")
-        return X[fit_cols]  # same names, another order: reorder silently
-
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the schema, the scalers and the VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
-        self.fit_columns_ = list(frame.columns)
-        if frame.shape[0] < 2:
-            raise ValueError(f"VAEImputer needs at least 2 rows to fit, got {frame.shape[0]} sample "
-                             "(n_samples = 1)")
-        empty = frame.isna().all(axis=0).to_numpy()
-        self.empty_features_ = empty
-        if empty.any() and not self.keep_empty_features:
-            warnings.warn(f"Skipping features without any observed values: "
-                          f"{[c for c, e in zip(frame.columns, empty) if e]}. At least one non-missing "
-                          "value is needed for imputation; they are dropped from the output unless "
-                          "keep_empty_features=True.", UserWarning, stacklevel=2)
-        modelled = frame.loc[:, ~empty]
-        column_types = {k: v for k, v in (self.column_types or {}).items()}
-        self.schema_ = infer_schema(modelled, column_types, self.max_categories) if modelled.shape[1] else []
-        self.encoder_ = TableEncoder(self.schema_).fit(modelled)
-        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        self.random_seed_ = seed
-        device = resolve_device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.model_ = self._build_model().to(device)
-            if self.schema_:
-                data = to_batch(self.encoder_, self.encoder_.encode(modelled), device)
-                config = TrainConfig(k=self.n_draws, batch_size=self.batch_size,
-                                     learning_rate=self.learning_rate, max_epochs=self._epochs(len(modelled)),
-                                     patience=self.patience, validation_fraction=self.validation_fraction,
-                                     verbose=self.verbose)
-                self.history_ = train(self.model_, data, config, seed)
-            else:
-                self.history_ = []
+        self._fit_core(frame, k=self.n_draws, beta=1.0)
         # as sklearn's MissingIndicator(features="missing-only"): columns with holes at fit
         self.indicator_features_ = np.flatnonzero(frame.isna().any(axis=0).to_numpy())
         return self
-
-    def _epochs(self, n_rows: int) -> int:
-        if self.max_epochs != "auto":
-            return int(self.max_epochs)
-        return int(np.clip(2_000_000 // max(n_rows, 1), 30, 200))
-
-    def _build_model(self) -> MaskedVAE:
-        enc = self.encoder_
-        return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
-                         hidden=tuple(int(h) for h in self.hidden_sizes), likelihood=self.likelihood,
-                         min_scale=enc.min_scales())
 
     # ------------------------------------------------------------------ transform
     def _noise_bank(self, device) -> torch.Tensor:

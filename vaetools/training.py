@@ -23,6 +23,7 @@ from vaetools.tabular import EncodedTable, TableEncoder
 @dataclass
 class TrainConfig:
     k: int = 5
+    beta: float = 1.0  # weight of the KL (the latent rate) when k == 1
     batch_size: int | None = None  # None: chosen from the number of rows
     learning_rate: float = 1e-3
     max_epochs: int = 200
@@ -109,7 +110,7 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
         total, batches = 0.0, 0
         for start in range(0, n, batch_size):
             idx = order[start:start + batch_size]
-            loss = model.loss(train_data[idx], config.k)
+            loss = model.loss(train_data[idx], config.k, config.beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)

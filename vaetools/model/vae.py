@@ -153,13 +153,14 @@ class MaskedVAE(nn.Module):
         return picked - lse
 
     # ------------------------------------------------------------------ bound
-    def loss(self, b: Batch, k: int) -> torch.Tensor:
-        """Negative MIWAE bound per row, averaged; the ELBO with analytic KL when k == 1."""
+    def loss(self, b: Batch, k: int, beta: float = 1.0) -> torch.Tensor:
+        """Negative MIWAE bound per row, averaged; with k == 1 the ELBO with analytic KL weighted
+        by ``beta`` (rate-distortion training: the KL is the rate of the latent code in nats)."""
         mu, logvar = self.encode(b)
         z, kl, log_ratio = reparameterize_kl(mu, logvar, k=k)
         loglik = self.log_likelihood(self.decode(z), b)
         if k == 1:
-            return -(loglik[0] - kl).mean()
+            return -(loglik[0] - beta * kl).mean()
         bound = torch.logsumexp(loglik + log_ratio, dim=0) - math.log(k)
         return -bound.mean()
 

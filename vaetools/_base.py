@@ -1,0 +1,111 @@
+"""What VAEImputer and VAECompressor share: input validation, schema, encoder, model, training."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
+
+from vaetools.model import MaskedVAE
+from vaetools.tabular import TableEncoder, infer_schema
+from vaetools.training import TrainConfig, resolve_device, to_batch, train
+
+
+class TabularVAEBase(BaseEstimator):
+    """Shared machinery; subclasses define the parameters (``__init__``) and the public API."""
+
+    # ------------------------------------------------------------------ input handling
+    def _is_missing_value(self, frame: pd.DataFrame) -> pd.DataFrame:
+        mv = self.missing_values
+        if mv is None or mv is pd.NA or (isinstance(mv, float) and np.isnan(mv)):
+            return frame.isna()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return frame.isna() | (frame == mv)
+
+    def _to_frame(self, X, reset: bool) -> pd.DataFrame:
+        """Validate X and return it as a DataFrame with NaN in every missing cell."""
+        if isinstance(X, pd.DataFrame):
+            if X.columns.duplicated().any():
+                dups = list(X.columns[X.columns.duplicated()].unique())
+                raise ValueError(f"X has duplicate column names {dups}; rename them so that each "
+                                 "column can be told apart")
+            if not reset and hasattr(self, "fit_columns_"):
+                X = self._align_columns(X)
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if X.shape[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+                                 "1 is required.")
+            frame = X
+        else:
+            arr = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False,
+                                ensure_min_features=1)
+            if arr.dtype.kind in "biuf":
+                arr = arr.astype(np.float64, copy=False)
+            frame = pd.DataFrame(arr)
+        missing = self._is_missing_value(frame)
+        if missing.to_numpy().any() and not frame.isna().equals(missing):
+            frame = frame.mask(missing)
+        return frame
+
+    def _align_columns(self, X: pd.DataFrame) -> pd.DataFrame:
+        fit_cols = list(self.fit_columns_)
+        cols = list(X.columns)
+        if cols == fit_cols:
+            return X
+        missing = [c for c in fit_cols if c not in cols]
+        extra = [c for c in cols if c not in fit_cols]
+        if missing or extra:
+            raise ValueError(f"X has different columns than at fit: missing {missing}, unexpected "
+                             f"{extra}. Pass the same columns the imputer was fitted on.")
+        return X[fit_cols]  # same names, another order: reorder silently
+
+    # ------------------------------------------------------------------ fitting
+    def _fit_core(self, frame: pd.DataFrame, k: int, beta: float) -> None:
+        """Schema, scalers and a trained model for ``frame``; sets the shared fitted attributes."""
+        self.fit_columns_ = list(frame.columns)
+        if frame.shape[0] < 2:
+            raise ValueError(f"{type(self).__name__} needs at least 2 rows to fit, got {frame.shape[0]} "
+                             "sample (n_samples = 1)")
+        empty = frame.isna().all(axis=0).to_numpy()
+        self.empty_features_ = empty
+        if empty.any() and not getattr(self, "keep_empty_features", False):
+            warnings.warn(f"Skipping features without any observed values: "
+                          f"{[c for c, e in zip(frame.columns, empty) if e]}. At least one non-missing "
+                          "value is needed to model a column; they are dropped from the output unless "
+                          "keep_empty_features=True.", UserWarning, stacklevel=3)
+        modelled = frame.loc[:, ~empty]
+        column_types = dict(self.column_types or {})
+        self.schema_ = infer_schema(modelled, column_types, self.max_categories) if modelled.shape[1] else []
+        self.encoder_ = TableEncoder(self.schema_).fit(modelled)
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        self.random_seed_ = seed
+        device = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model_ = self._build_model().to(device)
+            if self.schema_:
+                data = to_batch(self.encoder_, self.encoder_.encode(modelled), device)
+                config = TrainConfig(k=k, beta=beta, batch_size=self.batch_size,
+                                     learning_rate=self.learning_rate, max_epochs=self._epochs(len(modelled)),
+                                     patience=self.patience, validation_fraction=self.validation_fraction,
+                                     verbose=self.verbose)
+                self.history_ = train(self.model_, data, config, seed)
+            else:
+                self.history_ = []
+
+    def _epochs(self, n_rows: int) -> int:
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        return int(np.clip(2_000_000 // max(n_rows, 1), 30, 200))
+
+    def _build_model(self) -> MaskedVAE:
+        enc = self.encoder_
+        return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
+                         hidden=tuple(int(h) for h in self.hidden_sizes), likelihood=self.likelihood,
+                         min_scale=enc.min_scales())
