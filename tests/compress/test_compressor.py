@@ -1,0 +1,199 @@
+"""VAECompressor and the .vtz file: round trips, guarantees, partial reads, damage, bad input."""
+
+import struct
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from vaetools import VAECompressor, compress, decompress, info
+from vaetools.compress import VTZError
+from vaetools.compress.container import MAGIC
+
+FAST = dict(max_epochs=40, hidden_sizes=(32, 32), latent_dim=4, random_state=0)
+
+
+def table(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    t = rng.normal(size=n)
+    df = pd.DataFrame({
+        "x": t * 10 + 100 + rng.normal(size=n),
+        "y": np.exp(t) + 0.1 * rng.normal(size=n),
+        "count": np.round(3 * t + 20).astype("int64"),
+        "kind": pd.Categorical(np.where(t > 0.5, "a", np.where(t < -0.5, "c", "b"))),
+        "label": np.where(rng.random(n) < 0.5, "yes", "no").astype(object),
+        "flag": t > 0,
+    })
+    df.loc[df.index[::9], "x"] = np.nan
+    df.loc[df.index[3::11], "label"] = None
+    return df
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    df = table()
+    return df, VAECompressor(**FAST).fit(df)
+
+
+@parametrize_with_checks([VAECompressor(max_epochs=3, hidden_sizes=(16,), random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        check(estimator)
+
+
+def test_codes_and_inverse_transform(fitted):
+    df, comp = fitted
+    Z = comp.transform(df)
+    assert Z.shape == (len(df), 4)
+    assert list(comp.get_feature_names_out()) == [f"vaecompressor{i}" for i in range(4)]
+    back = comp.inverse_transform(Z)
+    assert list(back.columns) == list(df.columns) and back.dtypes.equals(df.dtypes)
+    assert set(back["kind"].dropna()) <= {"a", "b", "c"}
+    err = comp.reconstruction_error(df)
+    assert err["rmse"] < 1.0 and err["accuracy"] > 0.5
+    assert comp.score(df) == pytest.approx(-err["rmse"])
+
+
+def test_sample_gives_plausible_new_rows(fitted):
+    df, comp = fitted
+    s = comp.sample(50, random_state=1)
+    assert s.shape == (50, df.shape[1]) and s.dtypes.equals(df.dtypes)
+    assert set(s["label"]) <= {"yes", "no"} and s["x"].between(df["x"].min(), df["x"].max()).all()
+    pd.testing.assert_frame_equal(s, comp.sample(50, random_state=1))
+
+
+def _assert_exact_non_numeric(df, back):
+    for c in ["kind", "label", "flag"]:
+        pd.testing.assert_series_equal(back[c].astype(object).fillna("NA"), df[c].astype(object).fillna("NA"))
+    pd.testing.assert_frame_equal(back.isna(), df.isna())
+
+
+@pytest.mark.parametrize("bound", [0.01, 0.005])
+def test_relative_bound_is_guaranteed_and_categories_exact(tmp_path, fitted, bound):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    report = comp.compress(df, path, error_bound=bound)
+    assert report["total"] == path.stat().st_size
+    back = decompress(path)
+    assert back.dtypes.equals(df.dtypes) and back.index.equals(df.index)
+    _assert_exact_non_numeric(df, back)
+    for c in ["x", "y", "count"]:
+        limit = bound * (df[c].max() - df[c].min())
+        assert (back[c] - df[c]).abs().max() <= limit, c
+    assert (back["count"] == df["count"]).all()  # bound < 0.5 on an integer column: exact
+
+
+def test_absolute_and_per_column_bounds(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path, error_bound={"x": 0.25, "y": 0.01}, error_mode="absolute")
+    back = decompress(path)
+    assert (back["x"] - df["x"]).abs().max() <= 0.25
+    assert (back["y"] - df["y"]).abs().max() <= 0.01
+    assert info(path)["error_bounds"] == {"x": 0.25, "y": 0.01}
+
+
+def test_without_bound_numeric_is_lossy_but_close(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path)
+    back = decompress(path)
+    _assert_exact_non_numeric(df, back)
+    rmse = np.sqrt(((back["x"] - df["x"]) ** 2).mean()) / df["x"].std()
+    assert 0 < rmse < 1.0
+
+
+def test_partial_reads_touch_only_needed_chunks(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path, error_bound=0.01, chunk_rows=64)
+    assert info(path)["chunks"] == 7
+    full = decompress(path)
+    part = decompress(path, rows=slice(100, 140))
+    pd.testing.assert_frame_equal(part, full.iloc[100:140])
+    picked = decompress(path, rows=[5, 399, 200])
+    pd.testing.assert_frame_equal(picked, full.iloc[[5, 399, 200]])
+    # damage a chunk that is not read: reading other rows still works
+    data = bytearray(path.read_bytes())
+    data[-200] ^= 0xFF  # inside the last chunk
+    path.write_bytes(bytes(data))
+    pd.testing.assert_frame_equal(decompress(path, rows=slice(0, 10)), full.iloc[:10])
+    with pytest.raises(VTZError, match="checksum mismatch in chunk 6"):
+        decompress(path)
+
+
+def test_rows_out_of_range(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path)
+    with pytest.raises(IndexError, match=r"rows \[400\] out of range.*holds 400 rows"):
+        decompress(path, rows=[0, 400])
+    with pytest.raises(TypeError, match="rows"):
+        decompress(path, rows=["a"])
+
+
+def test_damaged_or_foreign_files(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path)
+    good = path.read_bytes()
+    cases = {
+        "not a vaetools .vtz file": b"PK\x03\x04 this is a zip" + good[20:],
+        "truncated": good[: len(good) // 2],
+        "newer than": MAGIC + struct.pack("<HH", 99, 0) + good[12:],
+        "header checksum": good[:30] + bytes([good[30] ^ 1]) + good[31:],
+    }
+    for message, blob in cases.items():
+        bad = tmp_path / "bad.vtz"
+        bad.write_bytes(blob)
+        with pytest.raises(VTZError, match=message):
+            decompress(bad)
+    (tmp_path / "empty.vtz").write_bytes(b"")
+    with pytest.raises(VTZError):
+        decompress(tmp_path / "empty.vtz")
+    with pytest.raises(FileNotFoundError):
+        decompress(tmp_path / "nope.vtz")
+
+
+def test_existing_destination_is_refused(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    path.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        comp.compress(df, path)
+    assert path.read_bytes() == b"precious"
+    comp.compress(df, path, overwrite=True)
+    assert decompress(path).shape == df.shape
+
+
+@pytest.mark.parametrize("bound,match", [
+    (-0.1, "positive"), (0.0, "positive"), ({"nope": 0.1}, "not in the data"),
+    ({"label": 0.1}, "categorical values are always stored exactly"), ("big", "positive"),
+])
+def test_bad_error_bounds(tmp_path, fitted, bound, match):
+    df, comp = fitted
+    with pytest.raises(ValueError, match=match):
+        comp.compress(df, tmp_path / "t.vtz", error_bound=bound)
+    assert not (tmp_path / "t.vtz").exists()
+
+
+def test_unseen_category_at_compress_is_refused(tmp_path, fitted):
+    df, comp = fitted
+    new = df.copy()
+    new["label"] = new["label"].astype(object)
+    new.iloc[0, new.columns.get_loc("label")] = "maybe"
+    with pytest.raises(ValueError, match="'label' has categories not seen at fit"):
+        comp.compress(new, tmp_path / "t.vtz")
+
+
+def test_one_call_helper_and_determinism(tmp_path):
+    df = table(200)
+    a, b = tmp_path / "a.vtz", tmp_path / "b.vtz"
+    compress(df, a, error_bound=0.01, **FAST)
+    compress(df, b, error_bound=0.01, **FAST)
+    assert a.read_bytes() == b.read_bytes()
+    facts = info(a)
+    assert facts["rows"] == 200 and facts["columns"] == 6 and facts["bits_per_value"] > 0

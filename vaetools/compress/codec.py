@@ -1,0 +1,347 @@
+"""Tables to .vtz bytes and back, given a fitted VAECompressor.
+
+Per row: the posterior mean of the latent code, quantized with a per-dimension step and
+entropy-coded under a Gaussian prior. Per cell, what the decoder alone would get wrong: for
+categorical and binary cells the rank of the true value in the decoder's ordering (0 when the
+decoder is right), so categories round-trip exactly; for numeric columns with an error bound,
+the residual quantized with step 2*bound, so every decoded value lies within the bound; and
+the positions of missing cells. The decoder runs on the CPU in float64 from the fp16 weights
+stored in the file, at compression and decompression alike, so both sides compute the same
+predictions on any machine.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from vaetools.model import MaskedVAE
+from vaetools.tabular import ColumnSpec, TableEncoder
+from vaetools.tabular.encoding import NUMERIC_KINDS
+
+from . import container
+from .entropy import GaussianLatents, Histogram
+
+FORMAT = "vaetools.vtz"
+_STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
+
+
+# ---------------------------------------------------------------------------- decoder
+
+
+def decoder_state(model: MaskedVAE) -> dict[str, torch.Tensor]:
+    """What decompression needs of the model: the decoder (and Student-t degrees of freedom)."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()
+            if k.startswith("decoder.") or k == "df_raw"}
+
+
+def pack_weights(state: dict[str, torch.Tensor]) -> tuple[bytes, list]:
+    layout, blobs = [], []
+    for name, t in state.items():
+        arr = t.numpy().astype("<f2")
+        layout.append([name, list(arr.shape)])
+        blobs.append(arr.tobytes())
+    return b"".join(blobs), layout
+
+
+def unpack_weights(blob: bytes, layout: list) -> dict[str, torch.Tensor]:
+    out, pos = {}, 0
+    for name, shape in layout:
+        n = int(np.prod(shape)) * 2
+        if pos + n > len(blob):
+            raise container.VTZError("corrupted file: the decoder weights are shorter than the header says")
+        out[name] = torch.from_numpy(np.frombuffer(blob[pos:pos + n], dtype="<f2").astype(np.float64).reshape(shape))
+        pos += n
+    return out
+
+
+def float64_decoder(model_cfg: dict, state: dict[str, torch.Tensor]) -> MaskedVAE:
+    """The model as decompression sees it: float64 on the CPU, weights rounded through fp16."""
+    model = MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
+                      latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
+                      likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"]).double()
+    current = model.state_dict()
+    for name, t in state.items():
+        current[name] = t.to(torch.float64)
+    model.load_state_dict(current)
+    return model.eval()
+
+
+def _rank_order(probs: np.ndarray) -> np.ndarray:
+    """Codes sorted by decreasing probability, ties by code: the same on both sides."""
+    return np.argsort(-probs, axis=1, kind="stable")
+
+
+def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray):
+    z = torch.from_numpy(y.astype(np.float64) * step)
+    with torch.no_grad():
+        p = model.decode(z.unsqueeze(0))
+    loc = p["loc"][0].numpy()
+    prob1 = torch.sigmoid(p["bin_logit"][0]).numpy()
+    cats = [torch.softmax(p["cat_logit"][0][:, sl], -1).numpy() for sl in model.cat_slices()]
+    return loc, prob1, cats
+
+
+def _numeric_step(spec: ColumnSpec, bound: float) -> float:
+    if spec.kind == "integer" and spec.transform == "none":
+        return 1.0 if bound < 0.5 else float(2 * math.floor(bound) + 1)
+    return 2.0 * bound * _STEP_SLACK
+
+
+# ---------------------------------------------------------------------------- compression
+
+
+def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dict[int, float]:
+    """Absolute bound per numeric column position (in ``specs``) from the user's request."""
+    if error_mode not in ("relative", "absolute"):
+        raise ValueError(f"error_mode must be 'relative' or 'absolute', got {error_mode!r}")
+    if error_bound is None:
+        return {}
+    names = {s.name: j for j, s in enumerate(specs)}
+    if isinstance(error_bound, dict):
+        requested = dict(error_bound)
+        unknown = [c for c in requested if c not in names]
+        if unknown:
+            raise ValueError(f"error_bound names columns that are not in the data: {unknown}")
+    else:
+        requested = {s.name: error_bound for s in specs if s.kind in NUMERIC_KINDS}
+    out = {}
+    for name, value in requested.items():
+        spec = specs[names[name]]
+        if spec.kind not in NUMERIC_KINDS:
+            raise ValueError(f"error_bound[{name!r}]: column {name!r} is {spec.kind}; categorical "
+                             "values are always stored exactly, bounds apply to numeric columns")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"error_bound for column {name!r} must be a positive number, got {value!r}")
+        if error_mode == "relative":
+            span = (spec.upper - spec.lower) if spec.lower is not None else 0.0
+            absolute = value * span
+            if absolute <= 0:  # constant column: any positive bound will do, keep it exact-ish
+                absolute = value
+        else:
+            absolute = float(value)
+        out[names[name]] = float(absolute)
+    return out
+
+
+def compress_frame(comp, frame: pd.DataFrame, bounds_request, error_mode: str, chunk_rows: int):
+    """Header, weight blob and chunks for ``frame`` under the fitted compressor ``comp``."""
+    enc_obj: TableEncoder = comp.encoder_
+    specs = comp.schema_
+    modelled = frame.loc[:, ~comp.empty_features_]
+    table = enc_obj.encode(modelled)
+    n = len(frame)
+    bounds = resolve_bounds(specs, bounds_request, error_mode)
+
+    mu = comp._posterior_means(table)  # (n, d) float64
+    step = comp.latent_step_
+    y = np.rint(mu / step).astype(np.int64)
+    state = decoder_state(comp.model_)
+    weights, layout = pack_weights(state)
+    model_cfg = comp._model_config()
+    decoder = float64_decoder(model_cfg, unpack_weights(weights, layout))
+    loc, prob1, cats = _predict(decoder, y, step)
+
+    mask = table.mask
+    mask_cols = [j for j in range(len(specs)) if not mask[:, j].all()]
+    streams: dict[str, np.ndarray] = {}  # name -> per-row symbol arrays (n,) for chunking
+    observed_rows: dict[str, np.ndarray] = {}
+    for j in mask_cols:
+        streams[f"mask/{j}"] = (~mask[:, j]).astype(np.int64)
+    for c, j in enumerate(enc_obj.bin_cols):
+        true = table.bin[:, c].astype(np.int64)
+        pred = (prob1[:, c] > 0.5).astype(np.int64)
+        streams[f"rank/{j}"] = (true != pred).astype(np.int64)
+        observed_rows[f"rank/{j}"] = mask[:, j]
+    for c, j in enumerate(enc_obj.cat_cols):
+        order = _rank_order(cats[c])
+        true = np.maximum(table.cat[:, c], 0)
+        streams[f"rank/{j}"] = np.argmax(order == true[:, None], axis=1).astype(np.int64)
+        observed_rows[f"rank/{j}"] = mask[:, j]
+    for j, bound in bounds.items():
+        k = enc_obj.num_cols.index(j)
+        spec = specs[j]
+        pred = enc_obj.numeric_to_original(j, loc[:, k])
+        col = modelled.iloc[:, j]
+        truth = pd.to_numeric(col).to_numpy(dtype=np.float64, na_value=np.nan)
+        s = _numeric_step(spec, bound)
+        q = np.where(mask[:, j], np.rint((np.nan_to_num(truth) - pred) / s), 0).astype(np.int64)
+        streams[f"resid/{j}"] = q
+        observed_rows[f"resid/{j}"] = mask[:, j]
+
+    histograms = {}
+    for name, sym in streams.items():
+        keep = observed_rows.get(name, np.ones(n, dtype=bool))
+        histograms[name] = Histogram.fit(sym[keep])
+    lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
+    latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
+
+    chunks = []
+    for start in range(0, n, chunk_rows):
+        rows = slice(start, min(n, start + chunk_rows))
+        sections = [latents.encode(y[rows])]
+        for name, sym in streams.items():
+            keep = observed_rows.get(name, np.ones(n, dtype=bool))[rows]
+            sections.append(histograms[name].encode(sym[rows][keep]))
+        chunks.append((start, rows.stop - start, container.pack_sections(sections)))
+
+    header = {
+        "format": FORMAT,
+        "n_rows": n,
+        "columns": [{"name": c, "dtype": str(frame[c].dtype) if not frame.columns.duplicated().any() else None,
+                     "empty": bool(e)} for c, e in zip(frame.columns, comp.empty_features_)],
+        "schema": [s.to_dict() for s in specs],
+        "model": model_cfg,
+        "weights": layout,
+        "latent": {"step": step.tolist(), "mean": comp.latent_mean_.tolist(), "std": comp.latent_std_.tolist(),
+                   "low": latents.low, "high": latents.high},
+        "bounds": {str(j): {"absolute": b, "step": _numeric_step(specs[j], b)} for j, b in bounds.items()},
+        "streams": list(streams),
+        "histograms": {k: h.to_dict() for k, h in histograms.items()},
+        "chunk_rows": chunk_rows,
+    }
+    return header, weights, chunks
+
+
+# ---------------------------------------------------------------------------- decompression
+
+
+def _select_chunks(reader: container.Reader, n_rows: int, rows):
+    if rows is None:
+        wanted = np.arange(n_rows)
+    elif isinstance(rows, slice):
+        wanted = np.arange(n_rows)[rows]
+    else:
+        wanted = np.asarray(rows)
+        if wanted.dtype.kind not in "iu":
+            raise TypeError(f"rows must be a slice or integer row numbers, got dtype {wanted.dtype}")
+        wanted = wanted.reshape(-1)
+        bad = wanted[(wanted < -n_rows) | (wanted >= n_rows)]
+        if bad.size:
+            raise IndexError(f"rows {bad[:5].tolist()} out of range: {reader.path} holds {n_rows} rows "
+                             f"(0..{n_rows - 1})")
+        wanted = np.where(wanted < 0, wanted + n_rows, wanted)
+    needed = sorted({i for i, ch in enumerate(reader.chunks)
+                     if np.any((wanted >= ch.first_row) & (wanted < ch.first_row + ch.rows))})
+    return wanted, needed
+
+
+def _restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None):
+    s = pd.Series(values)
+    if dtype is None:
+        return s
+    try:
+        if dtype == "category" and spec is not None:
+            return pd.Series(pd.Categorical(values, categories=spec.categories))
+        if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and s.isna().any():
+            return s.astype("Int64")
+        if dtype in ("bool",) and s.isna().any():
+            return s.astype("boolean")
+        return s.astype(dtype)
+    except (TypeError, ValueError):
+        return s
+
+
+def decompress_file(src, rows=None) -> pd.DataFrame:
+    with container.Reader(src) as reader:
+        h = reader.header
+        if h.get("format") != FORMAT:
+            raise container.VTZError(f"{src} is a .vtz container but not a vaetools table ({h.get('format')!r})")
+        n = int(h["n_rows"])
+        wanted, needed = _select_chunks(reader, n, rows)
+        specs = [ColumnSpec.from_dict(d) for d in h["schema"]]
+        enc_obj = TableEncoder(specs)
+        model = float64_decoder(h["model"], unpack_weights(reader.weights, h["weights"]))
+        lat = h["latent"]
+        step = np.asarray(lat["step"], dtype=np.float64)
+        latents = GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
+        hists = {k: Histogram.from_dict(v) for k, v in h["histograms"].items()}
+        bounds = {int(j): v for j, v in h["bounds"].items()}
+        pieces = []
+        for ci in needed:
+            info = reader.chunks[ci]
+            sections = reader.chunk(ci)
+            if len(sections) != 1 + len(h["streams"]):
+                raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
+            m = info.rows
+            try:
+                y = latents.decode(sections[0], m)
+                loc, prob1, cats = _predict(model, y, step)
+                decoded = {}
+                missing = {j: np.zeros(m, dtype=bool) for j in range(len(specs))}
+                for name, data in zip(h["streams"], sections[1:]):
+                    kind, j = name.split("/")
+                    j = int(j)
+                    if kind == "mask":
+                        missing[j] = hists[name].decode(data, m).astype(bool)
+                for name, data in zip(h["streams"], sections[1:]):
+                    kind, j = name.split("/")
+                    j = int(j)
+                    if kind != "mask":
+                        obs = ~missing[j]
+                        decoded[name] = (obs, hists[name].decode(data, int(obs.sum())))
+            except (RuntimeError, ValueError, IndexError) as exc:
+                raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
+            cols = {}
+            for j, spec in enumerate(specs):
+                obs = ~missing[j]
+                if spec.kind in NUMERIC_KINDS:
+                    k = enc_obj.num_cols.index(j)
+                    vals = enc_obj.numeric_to_original(j, loc[:, k])
+                    if f"resid/{j}" in decoded:
+                        o, q = decoded[f"resid/{j}"]
+                        vals = vals.copy()
+                        vals[o] = vals[o] + q * bounds[j]["step"]
+                    vals = np.where(obs, vals, np.nan)
+                    cols[j] = vals
+                else:
+                    if spec.kind == "binary":
+                        c = enc_obj.bin_cols.index(j)
+                        pred = (prob1[:, c] > 0.5).astype(np.int64)
+                        o, r = decoded[f"rank/{j}"]
+                        code = pred.copy()
+                        code[o] = np.where(r == 1, 1 - pred[o], pred[o])
+                    else:
+                        c = enc_obj.cat_cols.index(j)
+                        order = _rank_order(cats[c])
+                        o, r = decoded[f"rank/{j}"]
+                        code = order[:, 0].copy()
+                        code[o] = order[o, np.minimum(r, order.shape[1] - 1)]
+                    values = np.array(spec.categories, dtype=object)[code]
+                    values[~obs] = None
+                    cols[j] = values
+            block = {}
+            spec_iter = iter(range(len(specs)))
+            for col in h["columns"]:
+                if col["empty"]:
+                    block[col["name"]] = np.full(m, np.nan)
+                else:
+                    block[col["name"]] = cols[next(spec_iter)]
+            piece = pd.DataFrame(block)
+            piece.index = pd.RangeIndex(info.first_row, info.first_row + m)
+            pieces.append(piece)
+        frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in h["columns"]})
+        frame = frame.loc[wanted]
+        spec_by_name = {s.name: s for s in specs}
+        out = pd.DataFrame({c["name"]: _restore_dtype(frame[c["name"]].to_numpy(), c["dtype"],
+                                                      spec_by_name.get(c["name"]))
+                            for c in h["columns"]})
+        out.index = frame.index  # original row numbers
+        return out
+
+
+def file_info(src) -> dict:
+    with container.Reader(src) as reader:
+        h = reader.header
+        n, ncol = h["n_rows"], len(h["columns"])
+        size = reader.size
+        return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,
+                "column_names": [c["name"] for c in h["columns"]],
+                "bytes": {"total": size, "header": len(str(h)), "decoder_weights": len(reader.weights),
+                          "chunks": reader.chunk_bytes},
+                "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],
+                "bits_per_value": 8 * size / max(n * ncol, 1),
+                "error_bounds": {h["schema"][int(j)]["name"]: b["absolute"] for j, b in h["bounds"].items()}}

@@ -1,0 +1,283 @@
+"""VAECompressor: tables to compact latent codes, and to .vtz files that read back within bounds."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from vaetools._base import TabularVAEBase
+from vaetools.model import LIKELIHOODS
+from vaetools.tabular.encoding import EncodedTable
+from vaetools.training import to_batch
+
+from . import codec, container
+
+_CHUNK = 8192
+
+
+class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVAEBase):
+    """Compress a table (numeric and categorical columns, missing cells allowed) to latent codes.
+
+    Trained for rate and distortion together: the loss is the negative log-likelihood of the
+    observed cells plus ``rate_weight`` times the KL of the posterior to the prior, which is the
+    expected cost in nats of coding the latent at the precision of its posterior (the
+    bits-back view of the ELBO). ``compress`` then quantizes each latent dimension with a step of
+    ``quantization`` times its average posterior std, the precision the decoder was trained to
+    tolerate, and entropy-codes the integers under the aggregate Gaussian prior.
+
+    Parameters are those of VAEImputer where they share a name, plus:
+
+    rate_weight : float, default=1.0
+        Weight of the rate in the loss; higher gives smaller codes and larger errors.
+    quantization : float, default=1.0
+        Quantization step of each latent dimension, in units of its mean posterior std.
+    """
+
+    _parameter_constraints: dict = {
+        "missing_values": [MissingValues()],
+        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_sizes": [tuple, list],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "rate_weight": [Interval(Real, 0, None, closed="neither")],
+        "quantization": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "column_types": [dict, None],
+        "max_categories": [Interval(Integral, 2, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(64, 64), likelihood="gaussian",
+                 rate_weight=1.0, quantization=1.0, batch_size=None, learning_rate=1e-3, max_epochs="auto",
+                 patience=12, validation_fraction=0.1, column_types=None, max_categories=100,
+                 device="auto", random_state=None, verbose=0):
+        self.missing_values = missing_values
+        self.latent_dim = latent_dim
+        self.hidden_sizes = hidden_sizes
+        self.likelihood = likelihood
+        self.rate_weight = rate_weight
+        self.quantization = quantization
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.column_types = column_types
+        self.max_categories = max_categories
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
+        frame = self._to_frame(X, reset=True)
+        self._fit_input_kind(X)
+        self._fit_core(frame, k=1, beta=self.rate_weight)
+        self._n_features_out = self.latent_dim
+        table = self.encoder_.encode(frame.loc[:, ~self.empty_features_], warn_unseen=False)
+        mu, sigma = self._posterior(table)
+        self.latent_mean_ = mu.mean(0) if len(mu) else np.zeros(self.latent_dim)
+        self.latent_std_ = np.maximum(mu.std(0), 1e-6) if len(mu) > 1 else np.ones(self.latent_dim)
+        self.latent_step_ = self.quantization * np.maximum(sigma.mean(0), 1e-6) if len(mu) else np.ones(self.latent_dim)
+        return self
+
+    def _model_config(self) -> dict:
+        m = self.model_
+        return {"n_num": m.n_num, "n_bin": m.n_bin, "cat_sizes": m.cat_sizes, "latent_dim": m.latent_dim,
+                "hidden": [int(h) for h in self.hidden_sizes], "likelihood": m.likelihood,
+                "min_scale": m.min_scale.tolist()}
+
+    def _posterior(self, table: EncodedTable) -> tuple[np.ndarray, np.ndarray]:
+        device = next(self.model_.parameters()).device
+        data = to_batch(self.encoder_, table, device)
+        mus, sigmas = [], []
+        with torch.no_grad():
+            for start in range(0, table.n_rows, _CHUNK):
+                b = data[slice(start, start + _CHUNK)]
+                mu, logvar = self.model_.encode(b)
+                empty = ~b.observed_rows()
+                mu = torch.where(empty[:, None], torch.zeros_like(mu), mu)
+                mus.append(mu.double().cpu().numpy())
+                sigmas.append(torch.exp(0.5 * logvar).double().cpu().numpy())
+        if not mus:
+            return np.zeros((0, self.latent_dim)), np.zeros((0, self.latent_dim))
+        return np.concatenate(mus), np.concatenate(sigmas)
+
+    def _posterior_means(self, table: EncodedTable) -> np.ndarray:
+        return self._posterior(table)[0]
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, X):
+        """Posterior means of the latent code, shape (n_rows, latent_dim)."""
+        check_is_fitted(self)
+        frame = self._to_frame(X, reset=False)
+        return self._posterior_means(self.encoder_.encode(frame.loc[:, ~self.empty_features_]))
+
+    def _decode(self, Z: np.ndarray, sample: bool = False, generator=None) -> pd.DataFrame:
+        enc = self.encoder_
+        z = torch.as_tensor(np.asarray(Z, dtype=np.float32), device=next(self.model_.parameters()).device)
+        with torch.no_grad():
+            p = self.model_.decode(z.unsqueeze(0))
+        loc = p["loc"][0].cpu().numpy()
+        scale = p["scale"][0].cpu().numpy()
+        prob1 = torch.sigmoid(p["bin_logit"][0]).cpu().numpy()
+        cat_probs = [torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy() for sl in self.model_.cat_slices()]
+        rng = np.random.default_rng(generator)
+        cols = {}
+        for j, spec in enumerate(self.schema_):
+            if spec.kind in ("continuous", "integer"):
+                k = enc.num_cols.index(j)
+                v = loc[:, k] + (scale[:, k] * rng.standard_normal(len(loc)) if sample else 0.0)
+                cols[j] = enc.numeric_to_original(j, v)
+            elif spec.kind == "binary":
+                c = enc.bin_cols.index(j)
+                code = (rng.random(len(loc)) < prob1[:, c]) if sample else (prob1[:, c] > 0.5)
+                cols[j] = np.array(spec.categories, dtype=object)[code.astype(int)]
+            else:
+                c = enc.cat_cols.index(j)
+                probs = cat_probs[c]
+                if sample:
+                    u = rng.random((len(loc), 1))
+                    code = np.minimum((probs.cumsum(1) < u).sum(1), probs.shape[1] - 1)
+                else:
+                    code = probs.argmax(1)
+                cols[j] = np.array(spec.categories, dtype=object)[code]
+        out = {}
+        kept = iter(range(len(self.schema_)))
+        for name, empty in zip(self.fit_columns_, self.empty_features_):
+            out[name] = np.full(len(loc), np.nan) if empty else cols[next(kept)]
+        frame = pd.DataFrame(out)
+        for name, dtype in self.fit_dtypes_.items():
+            try:
+                frame[name] = frame[name].astype(dtype)
+            except (TypeError, ValueError):
+                pass
+        return frame
+
+    def inverse_transform(self, X):
+        """Latent codes back to a table with the original columns, dtypes and categories."""
+        check_is_fitted(self)
+        Z = np.asarray(X, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != self.latent_dim:
+            raise ValueError(f"inverse_transform expects codes of shape (n_rows, {self.latent_dim}), got {Z.shape}")
+        frame = self._decode(Z)
+        return frame if self.input_was_frame_ else frame.to_numpy()
+
+    def sample(self, n_samples: int = 1, random_state=None) -> pd.DataFrame:
+        """New synthetic rows: latent draws from the prior through the decoder's likelihoods."""
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be an int >= 1, got {n_samples!r}")
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        z = np.random.default_rng(seed).standard_normal((n_samples, self.latent_dim))
+        return self._decode(z, sample=True, generator=seed + 1)
+
+    def reconstruction_error(self, X) -> dict:
+        """RMSE over observed numeric cells (standardized units) and accuracy over observed
+        categorical cells, when X goes through the latent code and back (no residuals)."""
+        check_is_fitted(self)
+        frame = self._to_frame(X, reset=False)
+        recon = self._decode(self.transform(X))
+        sq, n_num, hits, n_cat = 0.0, 0, 0, 0
+        for j, spec in enumerate(self.schema_):
+            name = frame.columns[~self.empty_features_][j]
+            obs = frame[name].notna().to_numpy()
+            if spec.kind in ("continuous", "integer"):
+                t = pd.to_numeric(frame[name]).to_numpy(dtype=np.float64, na_value=np.nan)[obs]
+                r = pd.to_numeric(recon[name]).to_numpy(dtype=np.float64, na_value=np.nan)[obs]
+                sq += float(np.sum(((t - r) / (spec.std if spec.transform == "none" else np.nanstd(t) or 1.0)) ** 2))
+                n_num += int(obs.sum())
+            else:
+                hits += int(np.sum(frame[name].astype(object).to_numpy()[obs] == recon[name].astype(object).to_numpy()[obs]))
+                n_cat += int(obs.sum())
+        return {"rmse": float(np.sqrt(sq / n_num)) if n_num else None, "accuracy": hits / n_cat if n_cat else None}
+
+    def score(self, X, y=None) -> float:
+        """Negative reconstruction RMSE over numeric cells (higher is better), for model selection."""
+        err = self.reconstruction_error(X)
+        return -err["rmse"] if err["rmse"] is not None else float(err["accuracy"] or 0.0)
+
+    # ------------------------------------------------------------------ files
+    def compress(self, X, dest, error_bound=None, error_mode: str = "relative", chunk_rows: int = 65536,
+                 overwrite: bool = False) -> dict:
+        """Write X to the .vtz file ``dest``; returns the bytes by section.
+
+        ``error_bound``: None (no guarantee on numeric values: they are the decoder's
+        reconstruction), a number for every numeric column, or ``{column: number}``; with
+        ``error_mode="relative"`` the number is a share of the column's range at fit, with
+        ``"absolute"`` it is in the column's units. Categorical values and missing cells always
+        round-trip exactly.
+        """
+        check_is_fitted(self)
+        if not isinstance(chunk_rows, Integral) or chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be an int >= 1, got {chunk_rows!r}")
+        dest = Path(dest)
+        if dest.exists() and not overwrite:
+            raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        frame = self._to_frame(X, reset=False)
+        self._check_in_range(frame)
+        header, weights, chunks = codec.compress_frame(self, frame, error_bound, error_mode, chunk_rows)
+        header["columns"] = [{"name": c, "dtype": str(X[c].dtype) if isinstance(X, pd.DataFrame) else None,
+                              "empty": bool(e)} for c, e in zip(frame.columns, self.empty_features_)]
+        return container.write(dest, header, weights, chunks, overwrite=overwrite)
+
+    def _check_in_range(self, frame: pd.DataFrame) -> None:
+        """Bounds are relative to the fitted range and categories must be known: say so early."""
+        modelled = frame.loc[:, ~self.empty_features_]
+        for j, spec in enumerate(self.schema_):
+            if spec.kind in ("binary", "categorical"):
+                seen = set(spec.categories)
+                vals = modelled.iloc[:, j].dropna()
+                new = [v for v in pd.unique(vals) if (v.item() if isinstance(v, np.generic) else v) not in seen]
+                if new:
+                    raise ValueError(f"column {spec.name!r} has categories not seen at fit {new[:5]}; "
+                                     "fit the compressor on data that includes them")
+
+    def _fit_input_kind(self, X) -> None:
+        self.input_was_frame_ = isinstance(X, pd.DataFrame)
+        self.fit_dtypes_ = ({c: str(X[c].dtype) for c in X.columns} if isinstance(X, pd.DataFrame)
+                            else {})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,
+             chunk_rows: int = 65536, **params) -> dict:
+    """Fit a VAECompressor on X and write X to ``dest`` in one call; returns the bytes by section."""
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    comp = VAECompressor(**params).fit(X)
+    return comp.compress(X, dest, error_bound=error_bound, error_mode=error_mode, chunk_rows=chunk_rows,
+                         overwrite=overwrite)
+
+
+def decompress(src, rows=None) -> pd.DataFrame:
+    """Read a .vtz file back into a DataFrame; ``rows`` (a slice or row numbers) reads only the
+    chunks that hold them."""
+    return codec.decompress_file(src, rows)
+
+
+def info(src) -> dict:
+    """Rows, columns, bytes by section, bits per value and error bounds of a .vtz file."""
+    return codec.file_info(src)

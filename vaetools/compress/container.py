@@ -1,0 +1,188 @@
+"""The .vtz container: magic, version, a JSON header, the decoder weights and row chunks, each
+with a CRC32, and an index at the end so that a reader can fetch only the chunks it needs.
+
+Layout (little endian):
+
+    magic      8 bytes  b"\\x89VTZ\\r\\n\\x1a\\n"  (catches text-mode mangling, as PNG's does)
+    version    u16      format version; readers refuse versions newer than they know
+    flags      u16      0
+    header     u32 length, UTF-8 JSON, u32 CRC32
+    weights    u64 length, bytes, u32 CRC32
+    chunk *    u64 length, payload, u32 CRC32; payload = u32 section count, (u32 length, bytes)*
+    index      u32 chunk count, (u64 offset, u64 first row, u64 rows)*, u32 CRC32
+    trailer    u64 offset of the index, 8 bytes b"VTZ-END\\0"
+
+Nothing in the file is executed when it is read: JSON and raw arrays only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+MAGIC = b"\x89VTZ\r\n\x1a\n"
+TRAILER = b"VTZ-END\x00"
+FORMAT_VERSION = 1
+
+
+class VTZError(ValueError):
+    """A .vtz file that is not ours, damaged, or from a newer version."""
+
+
+@dataclass
+class ChunkInfo:
+    offset: int
+    first_row: int
+    rows: int
+
+
+def _crc(data: bytes) -> int:
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def pack_sections(sections: list[bytes]) -> bytes:
+    out = [struct.pack("<I", len(sections))]
+    for s in sections:
+        out.append(struct.pack("<I", len(s)))
+        out.append(s)
+    return b"".join(out)
+
+
+def unpack_sections(payload: bytes, where: str) -> list[bytes]:
+    try:
+        (n,) = struct.unpack_from("<I", payload, 0)
+        pos, out = 4, []
+        for _ in range(n):
+            (length,) = struct.unpack_from("<I", payload, pos)
+            pos += 4
+            if pos + length > len(payload):
+                raise struct.error
+            out.append(payload[pos:pos + length])
+            pos += length
+        return out
+    except struct.error:
+        raise VTZError(f"corrupted {where}: its sections do not add up") from None
+
+
+def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int, bytes]],
+          overwrite: bool = False) -> dict:
+    """Write the file atomically (temp file + rename); returns bytes by section."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    head = json.dumps(header, separators=(",", ":")).encode()
+    parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, 0), struct.pack("<I", len(head)), head,
+             struct.pack("<I", _crc(head)), struct.pack("<Q", len(weights)), weights,
+             struct.pack("<I", _crc(weights))]
+    offset = sum(len(p) for p in parts)
+    index = [struct.pack("<I", len(chunks))]
+    chunk_bytes = 0
+    for first_row, rows, payload in chunks:
+        index.append(struct.pack("<QQQ", offset, first_row, rows))
+        block = struct.pack("<Q", len(payload)) + payload + struct.pack("<I", _crc(payload))
+        parts.append(block)
+        offset += len(block)
+        chunk_bytes += len(block)
+    index_blob = b"".join(index)
+    parts += [index_blob, struct.pack("<I", _crc(index_blob)), struct.pack("<Q", offset), TRAILER]
+    fd, tmp = tempfile.mkstemp(dir=str(path.parent or Path(".")), prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for p in parts:
+                fh.write(p)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return {"header": len(head) + 20, "weights": len(weights) + 12, "chunks": chunk_bytes,
+            "index": len(index_blob) + 4 + 16, "total": offset + len(index_blob) + 4 + 16}
+
+
+class Reader:
+    """Validating reader: the header, weights and index on open; chunks on demand."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path} does not exist")
+        self.size = self.path.stat().st_size
+        self.fh = open(self.path, "rb")
+        try:
+            self._read_front()
+            self._read_index()
+        except Exception:
+            self.fh.close()
+            raise
+
+    def close(self):
+        self.fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _exact(self, n: int, what: str) -> bytes:
+        data = self.fh.read(n)
+        if len(data) != n:
+            raise VTZError(f"{self.path} is truncated: it ends inside the {what}")
+        return data
+
+    def _read_front(self):
+        magic = self.fh.read(len(MAGIC))
+        if magic != MAGIC:
+            raise VTZError(f"{self.path} is not a vaetools .vtz file (its first bytes are not the .vtz magic)")
+        self.version, _ = struct.unpack("<HH", self._exact(4, "version"))
+        if self.version > FORMAT_VERSION:
+            raise VTZError(f"{self.path} was written in .vtz format version {self.version}, newer than "
+                           f"this vaetools reads ({FORMAT_VERSION}); upgrade vaetools to read it")
+        (hlen,) = struct.unpack("<I", self._exact(4, "header"))
+        if hlen > self.size:
+            raise VTZError(f"{self.path} is truncated or corrupted: header length {hlen} exceeds the file size")
+        head = self._exact(hlen, "header")
+        (crc,) = struct.unpack("<I", self._exact(4, "header checksum"))
+        if _crc(head) != crc:
+            raise VTZError(f"{self.path} is corrupted: the header checksum does not match")
+        self.header = json.loads(head.decode())
+        (wlen,) = struct.unpack("<Q", self._exact(8, "weights"))
+        if wlen > self.size:
+            raise VTZError(f"{self.path} is truncated or corrupted: weights length {wlen} exceeds the file size")
+        self.weights = self._exact(wlen, "decoder weights")
+        (crc,) = struct.unpack("<I", self._exact(4, "weights checksum"))
+        if _crc(self.weights) != crc:
+            raise VTZError(f"{self.path} is corrupted: the decoder weights checksum does not match")
+
+    def _read_index(self):
+        if self.size < len(TRAILER) + 8:
+            raise VTZError(f"{self.path} is truncated: no trailer")
+        self.fh.seek(self.size - len(TRAILER) - 8)
+        (index_offset,) = struct.unpack("<Q", self._exact(8, "trailer"))
+        if self._exact(len(TRAILER), "trailer") != TRAILER:
+            raise VTZError(f"{self.path} is truncated or corrupted: the end-of-file marker is missing")
+        if index_offset >= self.size:
+            raise VTZError(f"{self.path} is corrupted: bad index offset")
+        self.fh.seek(index_offset)
+        blob = self.fh.read(self.size - len(TRAILER) - 8 - index_offset)
+        body, crc = blob[:-4], blob[-4:]
+        if len(crc) != 4 or _crc(body) != struct.unpack("<I", crc)[0]:
+            raise VTZError(f"{self.path} is corrupted: the chunk index checksum does not match")
+        (n,) = struct.unpack_from("<I", body, 0)
+        self.chunks = [ChunkInfo(*struct.unpack_from("<QQQ", body, 4 + 24 * i)) for i in range(n)]
+        self.chunk_bytes = index_offset - (self.chunks[0].offset if self.chunks else index_offset)
+
+    def chunk(self, i: int) -> list[bytes]:
+        info = self.chunks[i]
+        self.fh.seek(info.offset)
+        (length,) = struct.unpack("<Q", self._exact(8, f"chunk {i}"))
+        payload = self._exact(length, f"chunk {i}")
+        (crc,) = struct.unpack("<I", self._exact(4, f"chunk {i} checksum"))
+        where = f"chunk {i} (rows {info.first_row}-{info.first_row + info.rows - 1})"
+        if _crc(payload) != crc:
+            raise VTZError(f"{self.path} is corrupted: checksum mismatch in {where}")
+        return unpack_sections(payload, where)

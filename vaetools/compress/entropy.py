@@ -1,0 +1,99 @@
+"""Entropy models for the .vtz codec, on top of constriction's ANS coder.
+
+Kept apart from the networks (as in CompressAI): each model turns integer symbols into a
+uint32 word stream and back, given parameters that the file stores in its header.
+"""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+
+_model = constriction.stream.model
+_AnsCoder = constriction.stream.stack.AnsCoder
+
+
+def _to_bytes(words: np.ndarray) -> bytes:
+    return np.asarray(words, dtype="<u4").tobytes()
+
+
+def _from_bytes(data: bytes) -> np.ndarray:
+    if len(data) % 4:
+        raise ValueError("entropy-coded section has a length that is not a multiple of 4 bytes")
+    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+class GaussianLatents:
+    """Quantized latents y (integers) under a per-dimension Gaussian prior N(mean_d, std_d),
+    both in units of the quantization step."""
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, low: int, high: int):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.std = np.maximum(np.asarray(std, dtype=np.float64), 1e-3)
+        self.low, self.high = int(low), int(high)
+
+    def _params(self, n_rows: int):
+        return np.tile(self.mean, n_rows), np.tile(self.std, n_rows)
+
+    def encode(self, y: np.ndarray) -> bytes:
+        if y.size == 0:
+            return b""
+        coder = _AnsCoder()
+        mean, std = self._params(y.shape[0])
+        coder.encode_reverse(y.reshape(-1).astype(np.int32), _model.QuantizedGaussian(self.low, self.high),
+                             mean, std)
+        return _to_bytes(coder.get_compressed())
+
+    def decode(self, data: bytes, n_rows: int) -> np.ndarray:
+        d = self.mean.size
+        if n_rows == 0 or d == 0:
+            return np.zeros((n_rows, d), dtype=np.int64)
+        coder = _AnsCoder(_from_bytes(data))
+        mean, std = self._params(n_rows)
+        y = coder.decode(_model.QuantizedGaussian(self.low, self.high), mean, std)
+        return y.reshape(n_rows, d).astype(np.int64)
+
+
+class Histogram:
+    """Integer symbols under a static empirical distribution over the values seen at encode time.
+
+    ``values`` (sorted) and ``counts`` go in the file header; encoding a value that is not in
+    ``values`` is an error, since the table is built from exactly the data being encoded."""
+
+    def __init__(self, values, counts):
+        self.values = np.asarray(values, dtype=np.int64)
+        self.counts = np.asarray(counts, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, symbols: np.ndarray) -> "Histogram":
+        values, counts = np.unique(np.asarray(symbols, dtype=np.int64), return_counts=True)
+        return cls(values, counts)
+
+    def to_dict(self) -> dict:
+        return {"values": self.values.tolist(), "counts": self.counts.astype(np.int64).tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Histogram":
+        return cls(d["values"], d["counts"])
+
+    def encode(self, symbols: np.ndarray) -> bytes:
+        symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
+        if symbols.size == 0 or self.values.size <= 1:
+            return b""  # a single possible value costs nothing
+        idx = np.searchsorted(self.values, symbols)
+        if np.any(idx >= self.values.size) or np.any(self.values[np.minimum(idx, self.values.size - 1)] != symbols):
+            raise ValueError("symbol outside the histogram's alphabet")
+        coder = _AnsCoder()
+        coder.encode_reverse(idx.astype(np.int32), _model.Categorical(self.counts / self.counts.sum(), perfect=False))
+        return _to_bytes(coder.get_compressed())
+
+    def decode(self, data: bytes, n: int) -> np.ndarray:
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self.values.size == 1:
+            return np.full(n, self.values[0], dtype=np.int64)
+        if self.values.size == 0:
+            raise ValueError("cannot decode symbols from an empty histogram")
+        coder = _AnsCoder(_from_bytes(data))
+        idx = coder.decode(_model.Categorical(self.counts / self.counts.sum(), perfect=False), n)
+        return self.values[idx]
