@@ -1,4 +1,4 @@
-"""The ``vaetools`` command line: impute (and, as they land, compress / decompress / info)."""
+"""The ``vaetools`` command line: impute, compress, decompress, info."""
 
 from __future__ import annotations
 
@@ -104,6 +104,80 @@ def cmd_impute(args) -> int:
     return 0
 
 
+def _parse_bound(text: str | None):
+    """``0.01`` for every numeric column, or ``col=0.01,other=0.5`` per column."""
+    if text is None:
+        return None
+    try:
+        if "=" not in text:
+            return float(text)
+        out = {}
+        for part in text.split(","):
+            name, value = part.split("=", 1)
+            out[name.strip()] = float(value)
+        return out
+    except ValueError:
+        raise CLIError(f"--error-bound {text!r}: give a number (0.01) or column=number pairs "
+                       "(price=0.5,qty=0.01)") from None
+
+
+def cmd_compress(args) -> int:
+    from vaetools.compress import VAECompressor
+
+    src, out = Path(args.input), Path(args.output)
+    if out.suffix.lower() != ".vtz":
+        raise CLIError(f"output {out}: use the .vtz extension")
+    check_destination(out, [src], args.overwrite)
+    df = read_table(src)
+    comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
+                         max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
+                         verbose=0 if args.quiet else 1)
+    print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
+    comp.fit(df)
+    report = comp.compress(df, out, error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
+                           chunk_rows=args.chunk_rows, overwrite=args.overwrite)
+    raw = src.stat().st_size
+    print(f"vaetools: wrote {out}: {report['total']} bytes ({raw / report['total']:.2f}x smaller than "
+          f"{src.name})", file=sys.stderr)
+    return 0
+
+
+def cmd_decompress(args) -> int:
+    from vaetools.compress import decompress
+
+    src, out = Path(args.input), Path(args.output)
+    _format_of(out, "output")
+    check_destination(out, [src], args.overwrite)
+    rows = None
+    if args.rows:
+        try:
+            start, stop = (int(v) if v else None for v in args.rows.split(":"))
+        except ValueError:
+            raise CLIError(f"--rows {args.rows!r}: use START:STOP, e.g. 100:200") from None
+        rows = slice(start, stop)
+    df = decompress(src, rows=rows)
+    write_table(df, out)
+    print(f"vaetools: wrote {out} ({len(df)} rows)", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from vaetools.compress import info
+
+    facts = info(args.input)
+    b = facts["bytes"]
+    print(f"{facts['path']}: .vtz format version {facts['format_version']}")
+    print(f"rows {facts['rows']}, columns {facts['columns']}, chunks {facts['chunks']}, "
+          f"latent size {facts['latent_dim']}")
+    print(f"bytes: total {b['total']}, decoder weights {b['decoder_weights']}, row chunks {b['chunks']}, "
+          f"header and index {b['total'] - b['decoder_weights'] - b['chunks']}")
+    print(f"bits per value: {facts['bits_per_value']:.3f}")
+    bounds = facts["error_bounds"]
+    print("error bounds: " + (", ".join(f"{k}: {v:g}" for k, v in bounds.items()) if bounds else
+                              "none (numeric values are the decoder's reconstruction)"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vaetools import __version__
 
@@ -129,6 +203,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace OUT (never IN) if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_impute)
+
+    p = sub.add_parser("compress", help="compress a table to a .vtz file",
+                       description="Fit a VAECompressor on IN and write IN to OUT.vtz.")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.vtz")
+    p.add_argument("--error-bound", metavar="B", help="guaranteed bound on numeric values: 0.01, or col=0.01,...")
+    p.add_argument("--error-mode", choices=["relative", "absolute"], default="relative",
+                   help="bound as a share of each column's range (default) or in its units")
+    p.add_argument("--latent-dim", type=int, default=8)
+    p.add_argument("--rate-weight", type=float, default=1.0)
+    p.add_argument("--quantization", type=float, default=1.0)
+    p.add_argument("--chunk-rows", type=int, default=65536)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_compress)
+
+    p = sub.add_parser("decompress", help="read a .vtz file back into a table")
+    p.add_argument("input", metavar="IN.vtz")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help=".csv or .parquet")
+    p.add_argument("--rows", metavar="START:STOP", help="read only these rows")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_decompress)
+
+    p = sub.add_parser("info", help="describe a .vtz file")
+    p.add_argument("input", metavar="IN.vtz")
+    p.set_defaults(func=cmd_info)
     return parser
 
 
@@ -142,7 +245,7 @@ def main(argv=None) -> int:
     except CLIError as exc:
         print(f"vaetools {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
+    except (ValueError, IndexError, FileExistsError, FileNotFoundError) as exc:
         print(f"vaetools {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,50 @@
+"""``vaetools compress | decompress | info``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaetools.cli import main
+
+
+@pytest.fixture
+def csv(tmp_path):
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=300)
+    df = pd.DataFrame({"a": t * 5, "b": t + rng.normal(size=300) * 0.1, "c": np.where(t > 0, "p", "n")})
+    df.loc[::7, "b"] = np.nan
+    path = tmp_path / "in.csv"
+    df.to_csv(path, index=False)
+    return path, df
+
+
+def test_compress_info_decompress(tmp_path, csv, capsys):
+    src, df = csv
+    vtz = tmp_path / "t.vtz"
+    assert main(["compress", str(src), "-o", str(vtz), "--error-bound", "0.01", "--epochs", "20", "-q"]) == 0
+    assert main(["info", str(vtz)]) == 0
+    out = capsys.readouterr().out
+    assert "rows 300, columns 3" in out and "bits per value" in out and "a: " in out
+    back = tmp_path / "back.csv"
+    assert main(["decompress", str(vtz), "-o", str(back)]) == 0
+    got = pd.read_csv(back)
+    assert (got["c"] == df["c"]).all() and (got["b"].isna() == df["b"].isna()).all()
+    assert ((got["a"] - df["a"]).abs() <= 0.01 * (df["a"].max() - df["a"].min())).all()
+    part = tmp_path / "part.csv"
+    assert main(["decompress", str(vtz), "-o", str(part), "--rows", "10:20"]) == 0
+    assert len(pd.read_csv(part)) == 10
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["compress", "{src}", "-o", "{tmp}/t.zip"], "use the .vtz extension"),
+    (["compress", "{src}", "-o", "{tmp}/t.vtz", "--error-bound", "lots"], "--error-bound"),
+    (["compress", "{src}", "-o", "{tmp}/t.vtz", "--error-bound", "-1", "--epochs", "2"], "positive"),
+    (["decompress", "{src}", "-o", "{tmp}/x.csv"], "not a vaetools .vtz file"),
+    (["info", "{src}"], "not a vaetools .vtz file"),
+])
+def test_errors_are_one_line(tmp_path, csv, capsys, argv, message):
+    src, _ = csv
+    args = [a.format(src=src, tmp=tmp_path) for a in argv]
+    assert main(args + (["-q"] if args[0] == "compress" else [])) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
