@@ -104,8 +104,11 @@ class TabularVAEBase(BaseEstimator):
             return int(self.max_epochs)
         return int(np.clip(2_000_000 // max(n_rows, 1), 30, 200))
 
+    def _hidden(self) -> tuple[int, ...]:
+        return tuple(int(h) for h in self.hidden_sizes)
+
     def _build_model(self) -> MaskedVAE:
         enc = self.encoder_
         return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
-                         hidden=tuple(int(h) for h in self.hidden_sizes), likelihood=self.likelihood,
+                         hidden=self._hidden(), likelihood=self.likelihood,
                          min_scale=enc.min_scales())

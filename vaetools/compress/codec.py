@@ -23,7 +23,7 @@ from vaetools.tabular import ColumnSpec, TableEncoder
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
 from . import container
-from .entropy import GaussianLatents, Histogram
+from .entropy import GaussianLatents, fit_symbol_model, symbol_model_from_dict
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
@@ -175,7 +175,7 @@ def compress_frame(comp, frame: pd.DataFrame, bounds_request, error_mode: str, c
     histograms = {}
     for name, sym in streams.items():
         keep = observed_rows.get(name, np.ones(n, dtype=bool))
-        histograms[name] = Histogram.fit(sym[keep])
+        histograms[name] = fit_symbol_model(sym[keep])
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
 
@@ -258,7 +258,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         lat = h["latent"]
         step = np.asarray(lat["step"], dtype=np.float64)
         latents = GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
-        hists = {k: Histogram.from_dict(v) for k, v in h["histograms"].items()}
+        hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
         bounds = {int(j): v for j, v in h["bounds"].items()}
         pieces = []
         for ci in needed:

@@ -35,6 +35,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     Parameters are those of VAEImputer where they share a name, plus:
 
+    hidden_sizes : tuple of int or "auto", default="auto"
+        "auto" sizes the networks to the table (16, 32 or 64 units for under 50k, under 500k or
+        more cells), since the decoder's weights are part of every file.
     rate_weight : float, default=1.0
         Weight of the rate in the loss; higher gives smaller codes and larger errors.
     quantization : float, default=1.0
@@ -44,7 +47,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     _parameter_constraints: dict = {
         "missing_values": [MissingValues()],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_sizes": [tuple, list],
+        "hidden_sizes": [tuple, list, StrOptions({"auto"})],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "rate_weight": [Interval(Real, 0, None, closed="neither")],
         "quantization": [Interval(Real, 0, None, closed="neither")],
@@ -60,7 +63,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         "verbose": ["verbose"],
     }
 
-    def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(64, 64), likelihood="gaussian",
+    def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes="auto", likelihood="gaussian",
                  rate_weight=1.0, quantization=1.0, batch_size=None, learning_rate=1e-3, max_epochs="auto",
                  patience=12, validation_fraction=0.1, column_types=None, max_categories=100,
                  device="auto", random_state=None, verbose=0):
@@ -87,6 +90,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X)
+        self._fit_cells = frame.shape[0] * frame.shape[1]
+        self.hidden_resolved_ = self._hidden()
         self._fit_core(frame, k=1, beta=self.rate_weight)
         self._n_features_out = self.latent_dim
         table = self.encoder_.encode(frame.loc[:, ~self.empty_features_], warn_unseen=False)
@@ -96,10 +101,17 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.latent_step_ = self.quantization * np.maximum(sigma.mean(0), 1e-6) if len(mu) else np.ones(self.latent_dim)
         return self
 
+    def _hidden(self) -> tuple[int, ...]:
+        if self.hidden_sizes != "auto":
+            return tuple(int(h) for h in self.hidden_sizes)
+        cells = self._fit_cells
+        width = 16 if cells < 50_000 else 32 if cells < 500_000 else 64
+        return (width, width)
+
     def _model_config(self) -> dict:
         m = self.model_
         return {"n_num": m.n_num, "n_bin": m.n_bin, "cat_sizes": m.cat_sizes, "latent_dim": m.latent_dim,
-                "hidden": [int(h) for h in self.hidden_sizes], "likelihood": m.likelihood,
+                "hidden": list(self.hidden_resolved_), "likelihood": m.likelihood,
                 "min_scale": m.min_scale.tolist()}
 
     def _posterior(self, table: EncodedTable) -> tuple[np.ndarray, np.ndarray]:

@@ -5,8 +5,8 @@ Layout (little endian):
 
     magic      8 bytes  b"\\x89VTZ\\r\\n\\x1a\\n"  (catches text-mode mangling, as PNG's does)
     version    u16      format version; readers refuse versions newer than they know
-    flags      u16      0
-    header     u32 length, UTF-8 JSON, u32 CRC32
+    flags      u16      bit 0: the header is deflated (zlib)
+    header     u32 length, UTF-8 JSON (deflated when flagged), u32 CRC32
     weights    u64 length, bytes, u32 CRC32
     chunk *    u64 length, payload, u32 CRC32; payload = u32 section count, (u32 length, bytes)*
     index      u32 chunk count, (u64 offset, u64 first row, u64 rows)*, u32 CRC32
@@ -28,6 +28,7 @@ from pathlib import Path
 MAGIC = b"\x89VTZ\r\n\x1a\n"
 TRAILER = b"VTZ-END\x00"
 FORMAT_VERSION = 1
+FLAG_DEFLATED_HEADER = 1
 
 
 class VTZError(ValueError):
@@ -75,8 +76,8 @@ def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int,
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    head = json.dumps(header, separators=(",", ":")).encode()
-    parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, 0), struct.pack("<I", len(head)), head,
+    head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
+    parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, FLAG_DEFLATED_HEADER), struct.pack("<I", len(head)), head,
              struct.pack("<I", _crc(head)), struct.pack("<Q", len(weights)), weights,
              struct.pack("<I", _crc(weights))]
     offset = sum(len(p) for p in parts)
@@ -138,7 +139,7 @@ class Reader:
         magic = self.fh.read(len(MAGIC))
         if magic != MAGIC:
             raise VTZError(f"{self.path} is not a vaetools .vtz file (its first bytes are not the .vtz magic)")
-        self.version, _ = struct.unpack("<HH", self._exact(4, "version"))
+        self.version, self.flags = struct.unpack("<HH", self._exact(4, "version"))
         if self.version > FORMAT_VERSION:
             raise VTZError(f"{self.path} was written in .vtz format version {self.version}, newer than "
                            f"this vaetools reads ({FORMAT_VERSION}); upgrade vaetools to read it")
@@ -149,7 +150,11 @@ class Reader:
         (crc,) = struct.unpack("<I", self._exact(4, "header checksum"))
         if _crc(head) != crc:
             raise VTZError(f"{self.path} is corrupted: the header checksum does not match")
-        self.header = json.loads(head.decode())
+        try:
+            raw = zlib.decompress(head) if self.flags & FLAG_DEFLATED_HEADER else head
+            self.header = json.loads(raw.decode())
+        except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise VTZError(f"{self.path} is corrupted: the header does not parse ({exc})") from None
         (wlen,) = struct.unpack("<Q", self._exact(8, "weights"))
         if wlen > self.size:
             raise VTZError(f"{self.path} is truncated or corrupted: weights length {wlen} exceeds the file size")
