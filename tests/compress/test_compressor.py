@@ -25,6 +25,8 @@ def table(n=400, seed=0):
         "kind": pd.Categorical(np.where(t > 0.5, "a", np.where(t < -0.5, "c", "b"))),
         "label": np.where(rng.random(n) < 0.5, "yes", "no").astype(object),
         "flag": t > 0,
+        # zero-inflated, heavily skewed integers (modelled in log1p space), like capital_gain
+        "gain": np.where(rng.random(n) < 0.85, 0, rng.lognormal(7, 1, n)).astype("int64"),
     })
     df.loc[df.index[::9], "x"] = np.nan
     df.loc[df.index[3::11], "label"] = None
@@ -80,20 +82,22 @@ def test_relative_bound_is_guaranteed_and_categories_exact(tmp_path, fitted, bou
     back = decompress(path)
     assert back.dtypes.equals(df.dtypes) and back.index.equals(df.index)
     _assert_exact_non_numeric(df, back)
-    for c in ["x", "y", "count"]:
+    for c in ["x", "y", "count", "gain"]:
         limit = bound * (df[c].max() - df[c].min())
         assert (back[c] - df[c]).abs().max() <= limit, c
+    assert fitted[1].schema_[list(df.columns).index("gain")].transform == "log1p"
     assert (back["count"] == df["count"]).all()  # bound < 0.5 on an integer column: exact
 
 
 def test_absolute_and_per_column_bounds(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"
-    comp.compress(df, path, error_bound={"x": 0.25, "y": 0.01}, error_mode="absolute")
+    comp.compress(df, path, error_bound={"x": 0.25, "y": 0.01, "gain": 0.4}, error_mode="absolute")
     back = decompress(path)
+    assert (back["gain"] == df["gain"]).all()  # integer column, bound < 0.5: exact, even in log1p space
     assert (back["x"] - df["x"]).abs().max() <= 0.25
     assert (back["y"] - df["y"]).abs().max() <= 0.01
-    assert info(path)["error_bounds"] == {"x": 0.25, "y": 0.01}
+    assert info(path)["error_bounds"] == {"x": 0.25, "y": 0.01, "gain": 0.4}
 
 
 def test_without_bound_numeric_is_lossy_but_close(tmp_path, fitted):
@@ -196,4 +200,4 @@ def test_one_call_helper_and_determinism(tmp_path):
     compress(df, b, error_bound=0.01, **FAST)
     assert a.read_bytes() == b.read_bytes()
     facts = info(a)
-    assert facts["rows"] == 200 and facts["columns"] == 6 and facts["bits_per_value"] > 0
+    assert facts["rows"] == 200 and facts["columns"] == 7 and facts["bits_per_value"] > 0

@@ -86,7 +86,9 @@ def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray):
 
 
 def _numeric_step(spec: ColumnSpec, bound: float) -> float:
-    if spec.kind == "integer" and spec.transform == "none":
+    # integer columns: the prediction is rounded, so an odd integer step keeps every decoded
+    # value an integer within floor(bound) (a fractional one would be truncated by the dtype)
+    if spec.kind == "integer":
         return 1.0 if bound < 0.5 else float(2 * math.floor(bound) + 1)
     return 2.0 * bound * _STEP_SLACK
 
