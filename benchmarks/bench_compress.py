@@ -165,11 +165,11 @@ def pca_codec(df, num, cat, n_components, step_scale, bound=None):
     return total, recon, time.perf_counter() - t0
 
 
-def vae_codec(df, num, bound, latent, quant, seed):
+def vae_codec(df, num, bound, latent, quant, seed, rate_weight=1.0):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.vtz"
         t0 = time.perf_counter()
-        comp = VAECompressor(latent_dim=latent, quantization=quant, random_state=seed).fit(df)
+        comp = VAECompressor(latent_dim=latent, quantization=quant, rate_weight=rate_weight, random_state=seed).fit(df)
         fit_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         report = comp.compress(df, path, error_bound=bound)
@@ -187,7 +187,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default=",".join(DATASETS))
     p.add_argument("--bounds", default="0.01,0.005")
-    p.add_argument("--latents", default="2,4,8")
+    p.add_argument("--latents", default="2,4,8", help="PCA sizes for the unbounded curve")
+    p.add_argument("--rate-weights", default="1,0.1,0.01", help="VAECompressor rate weights for its curve")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
@@ -244,8 +245,11 @@ def main(argv=None):
         for k in [int(v) for v in args.latents.split(",")]:
             nb, rec, s = pca_codec(df, num, cat, k, 1.0)
             add(f"PCA+ANS k={k}", None, nb, rec, s)
-            nb, rec, fit_s, cs, ds, exact, rep = vae_codec(df, num, None, k, 1.0, args.seed)
-            add(f"VAECompressor d={k}", None, nb, rec, cs, exact, fit_s=fit_s, weights_bytes=rep["weights"])
+        # the VAE's rate-distortion curve: the rate weight moves along it (latent size 8)
+        for beta in [float(v) for v in args.rate_weights.split(",")]:
+            nb, rec, fit_s, cs, ds, exact, rep = vae_codec(df, num, None, 8, 1.0, args.seed, rate_weight=beta)
+            add(f"VAECompressor rate_weight={beta:g}", None, nb, rec, cs, exact, fit_s=fit_s,
+                weights_bytes=rep["weights"])
     # compare each bounded VAE row with the best guaranteed peer at the same bound
     for r in rows:
         if r["method"] == "VAECompressor" and r["bound"] is not None:
