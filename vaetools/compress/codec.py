@@ -129,12 +129,14 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
     return out
 
 
-def compress_frame(comp, frame: pd.DataFrame, bounds_request, error_mode: str, chunk_rows: int):
-    """Header, weight blob and chunks for ``frame`` under the fitted compressor ``comp``."""
+def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_request, error_mode: str,
+                   chunk_rows: int):
+    """Header, weight blob and chunks for ``frame`` under the fitted compressor ``comp``;
+    ``dtypes`` are the caller's column dtypes to restore (None: leave as decoded)."""
     enc_obj: TableEncoder = comp.encoder_
     specs = comp.schema_
     modelled = frame.loc[:, ~comp.empty_features_]
-    table = enc_obj.encode(modelled)
+    table = enc_obj.encode(modelled, unseen="raise")  # a category the file cannot name
     n = len(frame)
     bounds = resolve_bounds(specs, bounds_request, error_mode)
 
@@ -150,9 +152,10 @@ def compress_frame(comp, frame: pd.DataFrame, bounds_request, error_mode: str, c
     mask = table.mask
     mask_cols = [j for j in range(len(specs)) if not mask[:, j].all()]
     streams: dict[str, np.ndarray] = {}  # name -> per-row symbol arrays (n,) for chunking
-    observed_rows: dict[str, np.ndarray] = {}
+    observed_rows: dict[str, np.ndarray] = {}  # name -> rows whose symbol is stored
     for j in mask_cols:
         streams[f"mask/{j}"] = (~mask[:, j]).astype(np.int64)
+        observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     for c, j in enumerate(enc_obj.bin_cols):
         true = table.bin[:, c].astype(np.int64)
         pred = (prob1[:, c] > 0.5).astype(np.int64)
@@ -174,10 +177,7 @@ def compress_frame(comp, frame: pd.DataFrame, bounds_request, error_mode: str, c
         streams[f"resid/{j}"] = q
         observed_rows[f"resid/{j}"] = mask[:, j]
 
-    histograms = {}
-    for name, sym in streams.items():
-        keep = observed_rows.get(name, np.ones(n, dtype=bool))
-        histograms[name] = fit_symbol_model(sym[keep])
+    histograms = {name: fit_symbol_model(sym[observed_rows[name]]) for name, sym in streams.items()}
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
 
@@ -186,15 +186,14 @@ def compress_frame(comp, frame: pd.DataFrame, bounds_request, error_mode: str, c
         rows = slice(start, min(n, start + chunk_rows))
         sections = [latents.encode(y[rows])]
         for name, sym in streams.items():
-            keep = observed_rows.get(name, np.ones(n, dtype=bool))[rows]
-            sections.append(histograms[name].encode(sym[rows][keep]))
+            sections.append(histograms[name].encode(sym[rows][observed_rows[name][rows]]))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
 
     header = {
         "format": FORMAT,
         "n_rows": n,
-        "columns": [{"name": c, "dtype": str(frame[c].dtype) if not frame.columns.duplicated().any() else None,
-                     "empty": bool(e)} for c, e in zip(frame.columns, comp.empty_features_)],
+        "columns": [{"name": c, "dtype": d, "empty": bool(e)}
+                    for c, d, e in zip(frame.columns, dtypes, comp.empty_features_)],
         "schema": [s.to_dict() for s in specs],
         "model": model_cfg,
         "weights": layout,
@@ -272,18 +271,15 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             try:
                 y = latents.decode(sections[0], m)
                 loc, prob1, cats = _predict(model, y, step)
-                decoded = {}
+                streams = [(name, *name.split("/"), data) for name, data in zip(h["streams"], sections[1:])]
                 missing = {j: np.zeros(m, dtype=bool) for j in range(len(specs))}
-                for name, data in zip(h["streams"], sections[1:]):
-                    kind, j = name.split("/")
-                    j = int(j)
+                for name, kind, j, data in streams:
                     if kind == "mask":
-                        missing[j] = hists[name].decode(data, m).astype(bool)
-                for name, data in zip(h["streams"], sections[1:]):
-                    kind, j = name.split("/")
-                    j = int(j)
+                        missing[int(j)] = hists[name].decode(data, m).astype(bool)
+                decoded = {}  # the other streams hold symbols for observed cells only
+                for name, kind, j, data in streams:
                     if kind != "mask":
-                        obs = ~missing[j]
+                        obs = ~missing[int(j)]
                         decoded[name] = (obs, hists[name].decode(data, int(obs.sum())))
             except (RuntimeError, ValueError, IndexError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None

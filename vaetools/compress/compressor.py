@@ -94,7 +94,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.hidden_resolved_ = self._hidden()
         self._fit_core(frame, k=1, beta=self.rate_weight)
         self._n_features_out = self.latent_dim
-        table = self.encoder_.encode(frame.loc[:, ~self.empty_features_], warn_unseen=False)
+        table = self.encoder_.encode(frame.loc[:, ~self.empty_features_])
         mu, sigma = self._posterior(table)
         self.latent_mean_ = mu.mean(0) if len(mu) else np.zeros(self.latent_dim)
         self.latent_std_ = np.maximum(mu.std(0), 1e-6) if len(mu) > 1 else np.ones(self.latent_dim)
@@ -242,23 +242,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         if dest.exists() and not overwrite:
             raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
         frame = self._to_frame(X, reset=False)
-        self._check_in_range(frame)
-        header, weights, chunks = codec.compress_frame(self, frame, error_bound, error_mode, chunk_rows)
-        header["columns"] = [{"name": c, "dtype": str(X[c].dtype) if isinstance(X, pd.DataFrame) else None,
-                              "empty": bool(e)} for c, e in zip(frame.columns, self.empty_features_)]
+        dtypes = [str(X[c].dtype) if isinstance(X, pd.DataFrame) else None for c in frame.columns]
+        header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows)
         return container.write(dest, header, weights, chunks, overwrite=overwrite)
-
-    def _check_in_range(self, frame: pd.DataFrame) -> None:
-        """Bounds are relative to the fitted range and categories must be known: say so early."""
-        modelled = frame.loc[:, ~self.empty_features_]
-        for j, spec in enumerate(self.schema_):
-            if spec.kind in ("binary", "categorical"):
-                seen = set(spec.categories)
-                vals = modelled.iloc[:, j].dropna()
-                new = [v for v in pd.unique(vals) if (v.item() if isinstance(v, np.generic) else v) not in seen]
-                if new:
-                    raise ValueError(f"column {spec.name!r} has categories not seen at fit {new[:5]}; "
-                                     "fit the compressor on data that includes them")
 
     def _fit_input_kind(self, X) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)

@@ -87,13 +87,15 @@ class TableEncoder:
         return out
 
     # ------------------------------------------------------------------ encoding
-    def encode(self, df: pd.DataFrame, warn_unseen: bool = True) -> EncodedTable:
+    def encode(self, df: pd.DataFrame, unseen: str = "warn") -> EncodedTable:
+        """Arrays for ``df``. Category values not seen at fit are treated as missing, with one
+        warning (``unseen="warn"``), or refused (``"raise"``) where they cannot be stored."""
         n = len(df)
         mask = np.zeros((n, len(self.specs)), dtype=bool)
         num = np.zeros((n, len(self.num_cols)), dtype=np.float32)
         bins = np.zeros((n, len(self.bin_cols)), dtype=np.float32)
         cat = np.full((n, len(self.cat_cols)), -1, dtype=np.int64)
-        unseen: dict = {}
+        new_values: dict = {}
         for j, spec in enumerate(self.specs):
             col = df.iloc[:, j]
             observed = col.notna().to_numpy()
@@ -124,15 +126,19 @@ class TableEncoder:
                     else:
                         codes[i] = code
                 if bad:
-                    unseen[spec.name] = list(dict.fromkeys(map(str, bad)))[:5]
+                    new_values[spec.name] = list(dict.fromkeys(bad))[:5]
                 observed = codes >= 0
                 if spec.kind == "binary":
                     bins[:, self.bin_cols.index(j)] = np.maximum(codes, 0)
                 else:
                     cat[:, self.cat_cols.index(j)] = codes
             mask[:, j] = observed
-        if unseen and warn_unseen:
-            detail = "; ".join(f"{k!r}: {v}" for k, v in unseen.items())
+        if new_values and unseen == "raise":
+            name, values = next(iter(new_values.items()))
+            raise ValueError(f"column {name!r} has categories not seen at fit {values}; fit on data "
+                             "that includes them")
+        if new_values and unseen == "warn":
+            detail = "; ".join(f"{k!r}: {list(map(str, v))}" for k, v in new_values.items())
             warnings.warn(f"categories not seen during fit are treated as missing and imputed ({detail})",
                           UserWarning, stacklevel=3)
         return EncodedTable(num=num, bin=bins, cat=cat, mask=mask)
