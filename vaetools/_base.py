@@ -7,17 +7,45 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from numbers import Integral, Real
+
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils.validation import validate_data
 
-from vaetools.model import MaskedVAE
-from vaetools.tabular import TableEncoder, infer_schema
+from vaetools.model import LIKELIHOODS, MaskedVAE
+from vaetools.tabular import EncodedTable, TableEncoder, infer_schema
 from vaetools.training import TrainConfig, resolve_device, to_batch, train
+
+
+# Constraints of the parameters every estimator here takes; each adds its own.
+SHARED_PARAMETER_CONSTRAINTS: dict = {
+    "missing_values": [MissingValues()],
+    "latent_dim": [Interval(Integral, 1, None, closed="left")],
+    "likelihood": [StrOptions(set(LIKELIHOODS))],
+    "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "column_types": [dict, None],
+    "max_categories": [Interval(Integral, 2, None, closed="left")],
+    "device": [str],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 class TabularVAEBase(BaseEstimator):
     """Shared machinery; subclasses define the parameters (``__init__``) and the public API."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
 
     # ------------------------------------------------------------------ input handling
     def _is_missing_value(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -66,8 +94,9 @@ class TabularVAEBase(BaseEstimator):
         return X[fit_cols]  # same names, another order: reorder silently
 
     # ------------------------------------------------------------------ fitting
-    def _fit_core(self, frame: pd.DataFrame, k: int, beta: float) -> None:
-        """Schema, scalers and a trained model for ``frame``; sets the shared fitted attributes."""
+    def _fit_core(self, frame: pd.DataFrame, k: int, beta: float) -> EncodedTable:
+        """Schema, scalers and a trained model for ``frame``; sets the shared fitted attributes
+        and returns the encoding of the modelled columns."""
         self.fit_columns_ = list(frame.columns)
         if frame.shape[0] < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 rows to fit, got {frame.shape[0]} "
@@ -83,14 +112,15 @@ class TabularVAEBase(BaseEstimator):
         column_types = dict(self.column_types or {})
         self.schema_ = infer_schema(modelled, column_types, self.max_categories) if modelled.shape[1] else []
         self.encoder_ = TableEncoder(self.schema_).fit(modelled)
+        table = self.encoder_.encode(modelled)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         self.random_seed_ = seed
         device = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model_ = self._build_model().to(device)
+            self.model_ = self._build_model(self._hidden(frame.size)).to(device)
             if self.schema_:
-                data = to_batch(self.encoder_, self.encoder_.encode(modelled), device)
+                data = to_batch(self.encoder_, table, device)
                 config = TrainConfig(k=k, beta=beta, batch_size=self.batch_size,
                                      learning_rate=self.learning_rate, max_epochs=self._epochs(len(modelled)),
                                      patience=self.patience, validation_fraction=self.validation_fraction,
@@ -98,17 +128,19 @@ class TabularVAEBase(BaseEstimator):
                 self.history_ = train(self.model_, data, config, seed)
             else:
                 self.history_ = []
+        return table
 
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
         return int(np.clip(2_000_000 // max(n_rows, 1), 30, 200))
 
-    def _hidden(self) -> tuple[int, ...]:
+    def _hidden(self, n_cells: int) -> tuple[int, ...]:
+        """Hidden widths for a table of ``n_cells`` cells."""
         return tuple(int(h) for h in self.hidden_sizes)
 
-    def _build_model(self) -> MaskedVAE:
+    def _build_model(self, hidden: tuple[int, ...]) -> MaskedVAE:
         enc = self.encoder_
         return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
-                         hidden=self._hidden(), likelihood=self.likelihood,
+                         hidden=hidden, likelihood=self.likelihood,
                          min_scale=enc.min_scales())

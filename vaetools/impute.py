@@ -7,18 +7,18 @@ from ``vaetools.model``, the loop from ``vaetools.training``.
 from __future__ import annotations
 
 import numbers
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from vaetools._base import TabularVAEBase
-from vaetools.model import LIKELIHOODS, Posterior
+from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
+from vaetools.model import Posterior
 from vaetools.tabular import ColumnSpec
 from vaetools.training import to_batch
 
@@ -77,24 +77,12 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     """
 
     _parameter_constraints: dict = {
-        "missing_values": [MissingValues()],
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        **SHARED_PARAMETER_CONSTRAINTS,
         "hidden_sizes": [tuple, list],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "n_imputation_draws": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "column_types": [dict, None],
-        "max_categories": [Interval(Integral, 2, None, closed="left")],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(128, 128),
@@ -167,11 +155,10 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             out.isetitem(j, filled.iloc[:, pos])
         if self.empty_features_.any():
             if self.keep_empty_features:
-                for j in np.flatnonzero(self.empty_features_):
+                for j in np.flatnonzero(self.empty_features_):  # all missing: filled with 0
                     col = out.iloc[:, j]
-                    if pd.api.types.is_numeric_dtype(col.dtype) or col.isna().all():
-                        out.isetitem(j, col.astype(np.float64).fillna(0.0) if not
-                                     pd.api.types.is_numeric_dtype(col.dtype) else col.fillna(0))
+                    numeric = pd.api.types.is_numeric_dtype(col.dtype)
+                    out.isetitem(j, col.fillna(0) if numeric else col.astype(np.float64).fillna(0.0))
             else:
                 out = out.iloc[:, kept]
         if self.add_indicator:
@@ -226,14 +213,6 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             ind = [f"missingindicator_{all_names[j]}" for j in self.indicator_features_]
             names = np.concatenate([names, np.array(ind, dtype=object)])
         return names
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.non_deterministic = False
-        return tags
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, overwrite: bool = False) -> None:

@@ -87,7 +87,7 @@ def load_estimator(cls, path):
     est.empty_features_ = np.array(meta["empty_features"], dtype=bool)
     est.random_seed_ = meta["random_seed"]
     est.history_ = meta["history"]
-    est.model_ = est._build_model()
+    est.model_ = est._build_model(est._hidden(0))
     est.model_.load_state_dict(weights)
     est.model_.eval()
     est.indicator_features_ = np.array(meta["indicator_features"], dtype=np.int64)

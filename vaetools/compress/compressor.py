@@ -10,11 +10,10 @@ import pandas as pd
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from vaetools._base import TabularVAEBase
-from vaetools.model import LIKELIHOODS
+from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools.tabular.encoding import EncodedTable
 from vaetools.training import to_batch
 
@@ -45,22 +44,10 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     """
 
     _parameter_constraints: dict = {
-        "missing_values": [MissingValues()],
-        "latent_dim": [Interval(Integral, 1, None, closed="left")],
+        **SHARED_PARAMETER_CONSTRAINTS,
         "hidden_sizes": [tuple, list, StrOptions({"auto"})],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
         "rate_weight": [Interval(Real, 0, None, closed="neither")],
         "quantization": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "patience": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "column_types": [dict, None],
-        "max_categories": [Interval(Integral, 2, None, closed="left")],
-        "device": [str],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes="auto", likelihood="gaussian",
@@ -90,28 +77,24 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X)
-        self._fit_cells = frame.shape[0] * frame.shape[1]
-        self.hidden_resolved_ = self._hidden()
-        self._fit_core(frame, k=1, beta=self.rate_weight)
+        table = self._fit_core(frame, k=1, beta=self.rate_weight)
         self._n_features_out = self.latent_dim
-        table = self.encoder_.encode(frame.loc[:, ~self.empty_features_])
         mu, sigma = self._posterior(table)
         self.latent_mean_ = mu.mean(0) if len(mu) else np.zeros(self.latent_dim)
         self.latent_std_ = np.maximum(mu.std(0), 1e-6) if len(mu) > 1 else np.ones(self.latent_dim)
         self.latent_step_ = self.quantization * np.maximum(sigma.mean(0), 1e-6) if len(mu) else np.ones(self.latent_dim)
         return self
 
-    def _hidden(self) -> tuple[int, ...]:
+    def _hidden(self, n_cells: int) -> tuple[int, ...]:
         if self.hidden_sizes != "auto":
-            return tuple(int(h) for h in self.hidden_sizes)
-        cells = self._fit_cells
-        width = 16 if cells < 50_000 else 32 if cells < 500_000 else 64
+            return super()._hidden(n_cells)
+        width = 16 if n_cells < 50_000 else 32 if n_cells < 500_000 else 64
         return (width, width)
 
     def _model_config(self) -> dict:
         m = self.model_
         return {"n_num": m.n_num, "n_bin": m.n_bin, "cat_sizes": m.cat_sizes, "latent_dim": m.latent_dim,
-                "hidden": list(self.hidden_resolved_), "likelihood": m.likelihood,
+                "hidden": list(m.hidden), "likelihood": m.likelihood,
                 "min_scale": m.min_scale.tolist()}
 
     def _posterior(self, table: EncodedTable) -> tuple[np.ndarray, np.ndarray]:
@@ -250,13 +233,6 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = ({c: str(X[c].dtype) for c in X.columns} if isinstance(X, pd.DataFrame)
                             else {})
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        return tags
 
 
 def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,

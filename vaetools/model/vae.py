@@ -78,7 +78,7 @@ class MaskedVAE(nn.Module):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         self.n_num, self.n_bin, self.cat_sizes = n_num, n_bin, list(cat_sizes)
-        self.latent_dim, self.likelihood = latent_dim, likelihood
+        self.latent_dim, self.likelihood, self.hidden = latent_dim, likelihood, tuple(hidden)
         n_cols = n_num + n_bin + len(cat_sizes)
         n_onehot = sum(cat_sizes)
         self.encoder = _mlp([n_num + n_bin + n_onehot + n_cols, *hidden, 2 * latent_dim])
