@@ -83,13 +83,19 @@ def compression_summary(df, seed: int) -> None:
             comp.compress(df, path, error_bound=bound, overwrite=True)
             back = decompress(path)
             worst = max(float((back[c] - df[c]).abs().max() / (df[c].max() - df[c].min())) for c in numeric)
-            exact = all((back[c] == df[c]).all() for c in df.columns if c not in numeric)
+            exact = all(same_cells(back[c], df[c]) for c in df.columns if c not in numeric)
             label = "VAECompressor, no bound" if bound is None else f"VAECompressor, bound {bound:.0%} of range"
             rows.append((label, path.stat().st_size, f"max err {worst:.2%} of range", "exact" if exact else "NOT exact"))
     print(f"{'format':40s} {'bytes':>9s} {'vs float32':>10s}  {'numeric':26s} categorical")
     for name, size, num, cat in rows:
         print(f"{name:40s} {size:9d} {raw / size:9.1f}x  {num:26s} {cat}")
     print(f"(VAECompressor fit {fit_s:.1f}s; `vaetools compress IN -o OUT.vtz --error-bound 0.01` does the same)")
+
+
+def same_cells(a, b) -> bool:
+    """Equal values and equal missing cells (NaN == NaN here, unlike ``==``)."""
+    observed = b.notna()
+    return bool((a.isna() == ~observed).all() and (a[observed] == b[observed]).all())
 
 
 def pd_numeric(col) -> bool:
