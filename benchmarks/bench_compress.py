@@ -169,10 +169,11 @@ def vae_codec(df, num, bound, latent, quant, seed, rate_weight=1.0):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.vtz"
         t0 = time.perf_counter()
-        comp = VAECompressor(latent_dim=latent, quantization=quant, rate_weight=rate_weight, random_state=seed).fit(df)
+        comp = VAECompressor(latent_dim=latent, quantization=quant, rate_weight=rate_weight, error_bound=bound,
+                             random_state=seed).fit(df)
         fit_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        report = comp.compress(df, path, error_bound=bound)
+        report = comp.compress(df, path)  # at the bound it was fitted for
         comp_s = time.perf_counter() - t1
         t2 = time.perf_counter()
         back = decompress(path)

@@ -120,7 +120,7 @@ class TabularVAEBase(BaseEstimator):
             torch.manual_seed(seed)
             self.model_ = self._build_model(self._hidden(frame.size)).to(device)
             if self.schema_:
-                data = to_batch(self.encoder_, table, device)
+                data = to_batch(self.encoder_, table, device, self._num_bins(table))
                 config = TrainConfig(k=k, beta=beta, batch_size=self.batch_size,
                                      learning_rate=self.learning_rate, max_epochs=self._epochs(len(modelled)),
                                      patience=self.patience, validation_fraction=self.validation_fraction,
@@ -129,6 +129,10 @@ class TabularVAEBase(BaseEstimator):
             else:
                 self.history_ = []
         return table
+
+    def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
+        """Per-cell quantization half-widths the likelihood should count (None: densities)."""
+        return None
 
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":
@@ -139,8 +143,8 @@ class TabularVAEBase(BaseEstimator):
         """Hidden widths for a table of ``n_cells`` cells."""
         return tuple(int(h) for h in self.hidden_sizes)
 
-    def _build_model(self, hidden: tuple[int, ...]) -> MaskedVAE:
+    def _build_model(self, hidden: tuple[int, ...], latent_step: float | None = None) -> MaskedVAE:
         enc = self.encoder_
         return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
                          hidden=hidden, likelihood=self.likelihood,
-                         min_scale=enc.min_scales())
+                         min_scale=enc.min_scales(), latent_step=latent_step)

@@ -7,6 +7,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -110,15 +112,20 @@ def _parse_bound(text: str | None):
         return None
     try:
         if "=" not in text:
-            return float(text)
-        out = {}
-        for part in text.split(","):
-            name, value = part.split("=", 1)
-            out[name.strip()] = float(value)
-        return out
+            out = float(text)
+        else:
+            out = {}
+            for part in text.split(","):
+                name, value = part.split("=", 1)
+                out[name.strip()] = float(value)
     except ValueError:
         raise CLIError(f"--error-bound {text!r}: give a number (0.01) or column=number pairs "
                        "(price=0.5,qty=0.01)") from None
+    values = out.values() if isinstance(out, dict) else [out]
+    if not all(np.isfinite(v) and v > 0 for v in values):
+        raise CLIError(f"--error-bound {text!r}: bounds must be positive numbers (0.01 is 1% of each "
+                       "column's range)")
+    return out
 
 
 def cmd_compress(args) -> int:
@@ -130,12 +137,12 @@ def cmd_compress(args) -> int:
     check_destination(out, [src], args.overwrite)
     df = read_table(src)
     comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
+                         error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
                          max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
                          verbose=0 if args.quiet else 1)
     print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
     comp.fit(df)
-    report = comp.compress(df, out, error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
-                           chunk_rows=args.chunk_rows, overwrite=args.overwrite)
+    report = comp.compress(df, out, chunk_rows=args.chunk_rows, overwrite=args.overwrite)
     raw = src.stat().st_size
     print(f"vaetools: wrote {out}: {report['total']} bytes ({raw / report['total']:.2f}x smaller than "
           f"{src.name})", file=sys.stderr)

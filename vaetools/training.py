@@ -44,12 +44,14 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def to_batch(encoder: TableEncoder, enc: EncodedTable, device) -> Batch:
+def to_batch(encoder: TableEncoder, enc: EncodedTable, device, num_bin: np.ndarray | None = None) -> Batch:
+    """The whole table as tensors on ``device``; ``num_bin`` (n, n_num, 2): optional edges of the
+    numeric cells' quantization bins in standardized units (see MaskedVAE.binned_log_prob)."""
     m = enc.mask
     as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)  # noqa: E731
     return Batch(num=as_t(enc.num), bin=as_t(enc.bin), cat=as_t(enc.cat, torch.int64),
                  m_num=as_t(m[:, encoder.num_cols]), m_bin=as_t(m[:, encoder.bin_cols]),
-                 m_cat=as_t(m[:, encoder.cat_cols]))
+                 m_cat=as_t(m[:, encoder.cat_cols]), num_bin=None if num_bin is None else as_t(num_bin))
 
 
 def _split_cells(b: Batch, fraction: float, gen: torch.Generator) -> tuple[Batch, Batch]:

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vaetools.compress.entropy import GaussianLatents, Histogram, Laplace, fit_symbol_model, symbol_model_from_dict
+from vaetools.compress.entropy import (CellCategorical, CellGaussian, GaussianLatents, Histogram, Laplace,
+                                      fit_symbol_model, symbol_model_from_dict)
 
 
 @pytest.mark.parametrize("symbols", [np.array([3, 3, 3]), np.array([0, 1, 1, 0, 1]),
@@ -38,3 +39,37 @@ def test_symbols_outside_the_model_are_refused():
         h.encode(np.array([4]))
     with pytest.raises(ValueError, match="range"):
         Laplace(0, 1, -2, 2).encode(np.array([5]))
+
+
+def test_per_cell_categorical_round_trip_costs_the_model_entropy():
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.full(6, 0.3), size=3000)
+    symbols = np.array([rng.choice(6, p=p) for p in probs]) - 2  # an alphabet starting at -2
+    model = CellCategorical(-2, 3)
+    assert CellCategorical.fit(np.array([-2, 0, 3])).to_dict() == model.to_dict()
+    again = symbol_model_from_dict(model.to_dict())
+    data = model.encode(symbols, probs)
+    np.testing.assert_array_equal(again.decode(data, probs), symbols)
+    ideal = -np.log2(probs[np.arange(len(symbols)), symbols + 2]).sum()
+    assert len(data) * 8 < ideal * 1.01 + 64
+
+
+def test_per_cell_gaussian_round_trip_and_rate():
+    rng = np.random.default_rng(4)
+    mean, std = rng.normal(0, 3, 4000), rng.uniform(0.5, 4, 4000)
+    symbols = np.rint(rng.normal(mean, std)).astype(np.int64)
+    model = CellGaussian.fit(symbols)
+    again = symbol_model_from_dict(model.to_dict())
+    data = model.encode(symbols, mean, std)
+    np.testing.assert_array_equal(again.decode(data, mean, std), symbols)
+    # each symbol costs about the entropy of its own quantized Gaussian, log2(std) + 2.05 bits
+    assert len(data) * 8 / symbols.size < np.mean(np.log2(std)) + 2.05 + 0.1
+    with pytest.raises(ValueError, match="range"):
+        model.encode(np.array([model.high + 1]), np.zeros(1), np.ones(1))
+
+
+def test_per_cell_categorical_with_one_possible_value_costs_nothing():
+    model = CellCategorical(7, 7)
+    probs = np.ones((5, 1))
+    assert model.encode(np.full(5, 7), probs) == b""
+    np.testing.assert_array_equal(model.decode(b"", probs), np.full(5, 7))

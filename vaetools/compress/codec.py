@@ -1,32 +1,37 @@
 """Tables to .vtz bytes and back, given a fitted VAECompressor.
 
-Per row: the posterior mean of the latent code, quantized with a per-dimension step and
-entropy-coded under a Gaussian prior. Per cell, what the decoder alone would get wrong: for
-categorical and binary cells the rank of the true value in the decoder's ordering (0 when the
-decoder is right), so categories round-trip exactly; for numeric columns with an error bound,
-the residual quantized with step 2*bound, so every decoded value lies within the bound; and
-the positions of missing cells. The decoder runs on the CPU in float64 from the fp16 weights
-stored in the file, at compression and decompression alike, so both sides compute the same
-predictions on any machine.
+Per row: the latent code, rounded to its step and entropy-coded under the learned Gaussian
+prior. Per cell, under the decoder's own distribution given that code: for categorical and
+binary cells the rank of the true value in the decoder's ordering, with the decoder's sorted
+probabilities, so categories round-trip exactly; for numeric columns with an error bound, the
+residual quantized with step 2*bound (an odd integer step for integer columns), with the
+decoder's probability mass in each residual bin, so every decoded value lies within the bound;
+and the positions of missing cells. Each stream keeps whichever codes it smaller: that
+per-cell model or a static histogram (or Laplace) in the header. The decoder runs on the CPU in
+float64 from the fp16 weights stored in the file, at compression and decompression alike, so
+both sides compute the same predictions on any machine.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import torch
+from scipy import special
 
 from vaetools.model import MaskedVAE
 from vaetools.tabular import ColumnSpec, TableEncoder
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
 from . import container
-from .entropy import GaussianLatents, fit_symbol_model, symbol_model_from_dict
+from .entropy import CellCategorical, CellGaussian, GaussianLatents, fit_symbol_model, symbol_model_from_dict
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
+_MAX_BINS = 256  # widest residual alphabet coded with a probability table per cell
 
 
 # ---------------------------------------------------------------------------- decoder
@@ -75,17 +80,62 @@ def _rank_order(probs: np.ndarray) -> np.ndarray:
     return np.argsort(-probs, axis=1, kind="stable")
 
 
-def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray):
+def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray) -> dict:
     z = torch.from_numpy(y.astype(np.float64) * step)
     with torch.no_grad():
         p = model.decode(z.unsqueeze(0))
-    loc = p["loc"][0].numpy()
-    prob1 = torch.sigmoid(p["bin_logit"][0]).numpy()
-    cats = [torch.softmax(p["cat_logit"][0][:, sl], -1).numpy() for sl in model.cat_slices()]
-    return loc, prob1, cats
+    out = {} if model.df_raw is None else {"df": (torch.nn.functional.softplus(model.df_raw) + 3.0).numpy()}
+    return out | {"loc": p["loc"][0].numpy(), "scale": p["scale"][0].numpy(),
+            "prob1": torch.sigmoid(p["bin_logit"][0]).numpy(),
+            "cats": [torch.softmax(p["cat_logit"][0][:, sl], -1).numpy() for sl in model.cat_slices()]}
 
 
-def _numeric_step(spec: ColumnSpec, bound: float) -> float:
+def _cell_context(name: str, enc_obj: TableEncoder, pred: dict, bounds: dict, model) -> tuple:
+    """Per-row parameters of the decoder's distribution for stream ``name``'s symbols under the
+    per-cell ``model``: the same arrays at compression and decompression, since both run the
+    same float64 decoder."""
+    kind, j = name.split("/")
+    j = int(j)
+    if kind == "rank" and j in enc_obj.bin_cols:
+        p = pred["prob1"][:, enc_obj.bin_cols.index(j)]
+        top = np.maximum(p, 1.0 - p)
+        return (np.stack([top, 1.0 - top], axis=1),)
+    if kind == "rank":
+        return (-np.sort(-pred["cats"][enc_obj.cat_cols.index(j)], axis=1),)
+    spec = enc_obj.specs[j]
+    k = enc_obj.num_cols.index(j)
+    step = bounds[j]["step"]
+    loc, scale = pred["loc"][:, k], pred["scale"][:, k]
+    base = enc_obj.numeric_to_original(j, loc)
+    if isinstance(model, CellCategorical):
+        # the decoder's probability mass in each residual bin, the quantity it was trained on
+        edges = base[:, None] + (np.arange(model.low, model.high + 2)[None, :] - 0.5) * step
+        if spec.transform == "log1p":
+            edges = np.log1p(np.maximum(edges, -1.0 + 1e-12))
+        u = ((edges - spec.mean) / spec.std - loc[:, None]) / scale[:, None]
+        cdf = special.stdtr(pred["df"][k], u) if "df" in pred else special.ndtr(u)
+        cdf[:, 0], cdf[:, -1] = 0.0, 1.0  # the end bins take the tails
+        return (np.diff(cdf, axis=1),)
+    # wide residual alphabets: the decoder's Gaussian around its prediction, in step units
+    t = loc * spec.std + spec.mean
+    centre = enc_obj._inverse_transform(t, spec)
+    if spec.lower is not None:
+        centre = np.clip(centre, spec.lower, spec.upper)
+    slope = np.exp(t) if spec.transform == "log1p" else 1.0  # d expm1(t) / dt
+    return ((centre - base) / step, scale * spec.std * slope / step)
+
+
+def _cell_model(name: str, symbols: np.ndarray):
+    """The per-cell model for a stream: probabilities per rank or per residual bin, or for
+    residual alphabets too wide for a table per cell, a Gaussian per cell."""
+    if name.startswith("rank/"):
+        return CellCategorical()
+    model = CellCategorical.fit(symbols)
+    return model if model.high - model.low < _MAX_BINS else CellGaussian.fit(symbols)
+
+
+def numeric_step(spec: ColumnSpec, bound: float) -> float:
+    """Residual quantization step of a numeric column under an absolute error bound."""
     # integer columns: the prediction is rounded, so an odd integer step keeps every decoded
     # value an integer within floor(bound) (a fractional one would be truncated by the dtype)
     if spec.kind == "integer":
@@ -147,7 +197,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     weights, layout = pack_weights(state)
     model_cfg = comp._model_config()
     decoder = float64_decoder(model_cfg, unpack_weights(weights, layout))
-    loc, prob1, cats = _predict(decoder, y, step)
+    pred = _predict(decoder, y, step)
+    loc, prob1, cats = pred["loc"], pred["prob1"], pred["cats"]
 
     mask = table.mask
     mask_cols = [j for j in range(len(specs)) if not mask[:, j].all()]
@@ -158,8 +209,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     for c, j in enumerate(enc_obj.bin_cols):
         true = table.bin[:, c].astype(np.int64)
-        pred = (prob1[:, c] > 0.5).astype(np.int64)
-        streams[f"rank/{j}"] = (true != pred).astype(np.int64)
+        guess = (prob1[:, c] > 0.5).astype(np.int64)
+        streams[f"rank/{j}"] = (true != guess).astype(np.int64)
         observed_rows[f"rank/{j}"] = mask[:, j]
     for c, j in enumerate(enc_obj.cat_cols):
         order = _rank_order(cats[c])
@@ -169,15 +220,27 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     for j, bound in bounds.items():
         k = enc_obj.num_cols.index(j)
         spec = specs[j]
-        pred = enc_obj.numeric_to_original(j, loc[:, k])
+        base = enc_obj.numeric_to_original(j, loc[:, k])
         col = modelled.iloc[:, j]
         truth = pd.to_numeric(col).to_numpy(dtype=np.float64, na_value=np.nan)
-        s = _numeric_step(spec, bound)
-        q = np.where(mask[:, j], np.rint((np.nan_to_num(truth) - pred) / s), 0).astype(np.int64)
+        s = numeric_step(spec, bound)
+        q = np.where(mask[:, j], np.rint((np.nan_to_num(truth) - base) / s), 0).astype(np.int64)
         streams[f"resid/{j}"] = q
         observed_rows[f"resid/{j}"] = mask[:, j]
 
-    histograms = {name: fit_symbol_model(sym[observed_rows[name]]) for name, sym in streams.items()}
+    bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
+    models = {}
+    for name, sym in streams.items():
+        obs = observed_rows[name]
+        global_model = fit_symbol_model(sym[obs])
+        models[name] = global_model
+        if not name.startswith("mask/"):  # the decoder's own per-cell distribution, where it codes smaller
+            cell_model = _cell_model(name, sym[obs])
+            context = _cell_context(name, enc_obj, pred, bound_steps, cell_model)
+            cell_bytes = len(cell_model.encode(sym[obs], *(c[obs] for c in context)))
+            global_bytes = len(global_model.encode(sym[obs])) + len(json.dumps(global_model.to_dict())) // 2
+            if cell_bytes < global_bytes:
+                models[name] = cell_model
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
 
@@ -185,8 +248,15 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     for start in range(0, n, chunk_rows):
         rows = slice(start, min(n, start + chunk_rows))
         sections = [latents.encode(y[rows])]
+        chunk_pred = _slice_pred(pred, rows)
         for name, sym in streams.items():
-            sections.append(histograms[name].encode(sym[rows][observed_rows[name][rows]]))
+            keep = observed_rows[name][rows]
+            model = models[name]
+            if isinstance(model, (CellCategorical, CellGaussian)):
+                context = _cell_context(name, enc_obj, chunk_pred, bound_steps, model)
+                sections.append(model.encode(sym[rows][keep], *(c[keep] for c in context)))
+            else:
+                sections.append(model.encode(sym[rows][keep]))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
 
     header = {
@@ -199,12 +269,17 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         "weights": layout,
         "latent": {"step": step.tolist(), "mean": comp.latent_mean_.tolist(), "std": comp.latent_std_.tolist(),
                    "low": latents.low, "high": latents.high},
-        "bounds": {str(j): {"absolute": b, "step": _numeric_step(specs[j], b)} for j, b in bounds.items()},
+        "bounds": {str(j): {"absolute": b, "step": bound_steps[j]["step"]} for j, b in bounds.items()},
         "streams": list(streams),
-        "histograms": {k: h.to_dict() for k, h in histograms.items()},
+        "histograms": {k: m.to_dict() for k, m in models.items()},
         "chunk_rows": chunk_rows,
     }
     return header, weights, chunks
+
+
+def _slice_pred(pred: dict, rows) -> dict:
+    return pred | {"loc": pred["loc"][rows], "scale": pred["scale"][rows], "prob1": pred["prob1"][rows],
+                   "cats": [c[rows] for c in pred["cats"]]}
 
 
 # ---------------------------------------------------------------------------- decompression
@@ -270,7 +345,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             m = info.rows
             try:
                 y = latents.decode(sections[0], m)
-                loc, prob1, cats = _predict(model, y, step)
+                pred = _predict(model, y, step)
+                loc, prob1, cats = pred["loc"], pred["prob1"], pred["cats"]
                 streams = [(name, *name.split("/"), data) for name, data in zip(h["streams"], sections[1:])]
                 missing = {j: np.zeros(m, dtype=bool) for j in range(len(specs))}
                 for name, kind, j, data in streams:
@@ -280,7 +356,12 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                 for name, kind, j, data in streams:
                     if kind != "mask":
                         obs = ~missing[int(j)]
-                        decoded[name] = (obs, hists[name].decode(data, int(obs.sum())))
+                        model_j = hists[name]
+                        if isinstance(model_j, (CellCategorical, CellGaussian)):
+                            context = _cell_context(name, enc_obj, pred, bounds, model_j)
+                            decoded[name] = (obs, model_j.decode(data, *(c[obs] for c in context)))
+                        else:
+                            decoded[name] = (obs, model_j.decode(data, int(obs.sum())))
             except (RuntimeError, ValueError, IndexError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
             cols = {}

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
+from vaetools.model import MaskedVAE
 from vaetools.tabular.encoding import EncodedTable
 from vaetools.training import to_batch
 
@@ -25,12 +26,13 @@ _CHUNK = 8192
 class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVAEBase):
     """Compress a table (numeric and categorical columns, missing cells allowed) to latent codes.
 
-    Trained for rate and distortion together: the loss is the negative log-likelihood of the
-    observed cells plus ``rate_weight`` times the KL of the posterior to the prior, which is the
-    expected cost in nats of coding the latent at the precision of its posterior (the
-    bits-back view of the ELBO). ``compress`` then quantizes each latent dimension with a step of
-    ``quantization`` times its average posterior std, the precision the decoder was trained to
-    tolerate, and entropy-codes the integers under the aggregate Gaussian prior.
+    Trained for the size of the file: the loss is the cost of the observed cells given the code
+    plus ``rate_weight`` times the cost of the code itself, each latent dimension rounded to
+    multiples of ``quantization`` and entropy-coded under a learned Gaussian prior. During
+    training, uniform noise stands in for rounding (Balle et al. 2017), so the loss is the
+    expected size the file will have. With an ``error_bound`` known at fit, each numeric cell
+    costs the probability mass of the bin it will be stored in, which is exactly what its
+    residual costs in the file; without one, its density.
 
     Parameters are those of VAEImputer where they share a name, plus:
 
@@ -40,7 +42,13 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     rate_weight : float, default=1.0
         Weight of the rate in the loss; higher gives smaller codes and larger errors.
     quantization : float, default=1.0
-        Quantization step of each latent dimension, in units of its mean posterior std.
+        Rounding step of the latent code (the networks learn the code's scale around it).
+    error_bound : float, dict or None, default=None
+        The error bound the files will guarantee (see ``compress``), known at fit so that the
+        model is trained for it: each numeric cell's likelihood is the probability mass of the
+        bin it will be stored in, the exact cost of coding it. None trains on densities.
+    error_mode : {"relative", "absolute"}, default="relative"
+        How ``error_bound`` is read: a share of each column's range, or in its units.
     """
 
     _parameter_constraints: dict = {
@@ -48,11 +56,14 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         "hidden_sizes": [tuple, list, StrOptions({"auto"})],
         "rate_weight": [Interval(Real, 0, None, closed="neither")],
         "quantization": [Interval(Real, 0, None, closed="neither")],
+        "error_bound": [None, Interval(Real, 0, None, closed="neither"), dict],
+        "error_mode": [StrOptions({"relative", "absolute"})],
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes="auto", likelihood="gaussian",
-                 rate_weight=1.0, quantization=1.0, batch_size=None, learning_rate=1e-3, max_epochs="auto",
-                 patience=12, validation_fraction=0.1, column_types=None, max_categories=100,
+                 rate_weight=1.0, quantization=1.0, error_bound=None, error_mode="relative", batch_size=None,
+                 learning_rate=3e-3, max_epochs="auto", patience=12, validation_fraction=0.0,
+                 column_types=None, max_categories=100,
                  device="auto", random_state=None, verbose=0):
         self.missing_values = missing_values
         self.latent_dim = latent_dim
@@ -60,6 +71,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.likelihood = likelihood
         self.rate_weight = rate_weight
         self.quantization = quantization
+        self.error_bound = error_bound
+        self.error_mode = error_mode
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
@@ -77,13 +90,29 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X)
-        table = self._fit_core(frame, k=1, beta=self.rate_weight)
+        self._fit_core(frame, k=1, beta=self.rate_weight)
         self._n_features_out = self.latent_dim
-        mu, sigma = self._posterior(table)
-        self.latent_mean_ = mu.mean(0) if len(mu) else np.zeros(self.latent_dim)
-        self.latent_std_ = np.maximum(mu.std(0), 1e-6) if len(mu) > 1 else np.ones(self.latent_dim)
-        self.latent_step_ = self.quantization * np.maximum(sigma.mean(0), 1e-6) if len(mu) else np.ones(self.latent_dim)
+        self.latent_mean_ = self.model_.prior_loc.detach().double().cpu().numpy()
+        self.latent_std_ = self.model_.prior_log_scale.detach().exp().double().cpu().numpy()
+        self.latent_step_ = np.full(self.latent_dim, float(self.quantization))
         return self
+
+    def _build_model(self, hidden: tuple[int, ...], latent_step: float | None = None) -> MaskedVAE:
+        return super()._build_model(hidden, latent_step=float(self.quantization))
+
+    def _epochs(self, n_rows: int) -> int:
+        # the file holds the training data itself: no held-out data to stop on, and every
+        # epoch that lowers the loss makes the file smaller
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        return int(np.clip(5_000_000 // max(n_rows, 1), 50, 300))
+
+    def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
+        if self.error_bound is None:
+            return None
+        bounds = codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
+        steps = {j: codec.numeric_step(self.schema_[j], b) for j, b in bounds.items()}
+        return self.encoder_.bin_edges(table, steps)
 
     def _hidden(self, n_cells: int) -> tuple[int, ...]:
         if self.hidden_sizes != "auto":
@@ -97,24 +126,20 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                 "hidden": list(m.hidden), "likelihood": m.likelihood,
                 "min_scale": m.min_scale.tolist()}
 
-    def _posterior(self, table: EncodedTable) -> tuple[np.ndarray, np.ndarray]:
+    def _posterior_means(self, table: EncodedTable) -> np.ndarray:
+        """The latent code of each row (before rounding): the encoder's mean, or for a row with
+        nothing observed, the prior's most probable code."""
         device = next(self.model_.parameters()).device
         data = to_batch(self.encoder_, table, device)
-        mus, sigmas = [], []
+        prior_loc = self.model_.prior_loc.detach()
+        mus = []
         with torch.no_grad():
             for start in range(0, table.n_rows, _CHUNK):
                 b = data[slice(start, start + _CHUNK)]
-                mu, logvar = self.model_.encode(b)
-                empty = ~b.observed_rows()
-                mu = torch.where(empty[:, None], torch.zeros_like(mu), mu)
+                mu, _ = self.model_.encode(b)
+                mu = torch.where(~b.observed_rows()[:, None], prior_loc.to(mu.dtype), mu)
                 mus.append(mu.double().cpu().numpy())
-                sigmas.append(torch.exp(0.5 * logvar).double().cpu().numpy())
-        if not mus:
-            return np.zeros((0, self.latent_dim)), np.zeros((0, self.latent_dim))
-        return np.concatenate(mus), np.concatenate(sigmas)
-
-    def _posterior_means(self, table: EncodedTable) -> np.ndarray:
-        return self._posterior(table)[0]
+        return np.concatenate(mus) if mus else np.zeros((0, self.latent_dim))
 
     # ------------------------------------------------------------------ transform
     def transform(self, X):
@@ -179,7 +204,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be an int >= 1, got {n_samples!r}")
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
-        z = np.random.default_rng(seed).standard_normal((n_samples, self.latent_dim))
+        z = self.latent_mean_ + self.latent_std_ * np.random.default_rng(seed).standard_normal((n_samples, self.latent_dim))
         return self._decode(z, sample=True, generator=seed + 1)
 
     def reconstruction_error(self, X) -> dict:
@@ -208,17 +233,23 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         return -err["rmse"] if err["rmse"] is not None else float(err["accuracy"] or 0.0)
 
     # ------------------------------------------------------------------ files
-    def compress(self, X, dest, error_bound=None, error_mode: str = "relative", chunk_rows: int = 65536,
+    def compress(self, X, dest, error_bound="fit", error_mode: str | None = None, chunk_rows: int = 65536,
                  overwrite: bool = False) -> dict:
         """Write X to the .vtz file ``dest``; returns the bytes by section.
 
-        ``error_bound``: None (no guarantee on numeric values: they are the decoder's
-        reconstruction), a number for every numeric column, or ``{column: number}``; with
-        ``error_mode="relative"`` the number is a share of the column's range at fit, with
-        ``"absolute"`` it is in the column's units. Categorical values and missing cells always
-        round-trip exactly.
+        ``error_bound``: "fit" (the default: the bound the compressor was fitted for), None (no
+        guarantee on numeric values: they are the decoder's reconstruction), a number for every
+        numeric column, or ``{column: number}``; with ``error_mode="relative"`` the number is a
+        share of the column's range at fit, with ``"absolute"`` it is in the column's units
+        (default: the fitted ``error_mode``). Any bound is guaranteed; the one given at fit also
+        gives the smallest files. Categorical values and missing cells always round-trip exactly.
         """
         check_is_fitted(self)
+        if isinstance(error_bound, str):
+            if error_bound != "fit":
+                raise ValueError(f"error_bound must be 'fit', None, a positive number or a dict, got {error_bound!r}")
+            error_bound = self.error_bound
+        error_mode = self.error_mode if error_mode is None else error_mode
         if not isinstance(chunk_rows, Integral) or chunk_rows < 1:
             raise ValueError(f"chunk_rows must be an int >= 1, got {chunk_rows!r}")
         dest = Path(dest)
@@ -237,13 +268,13 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
 def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,
              chunk_rows: int = 65536, **params) -> dict:
-    """Fit a VAECompressor on X and write X to ``dest`` in one call; returns the bytes by section."""
+    """Fit a VAECompressor for ``error_bound`` on X and write X to ``dest`` in one call; returns
+    the bytes by section."""
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    comp = VAECompressor(**params).fit(X)
-    return comp.compress(X, dest, error_bound=error_bound, error_mode=error_mode, chunk_rows=chunk_rows,
-                         overwrite=overwrite)
+    comp = VAECompressor(error_bound=error_bound, error_mode=error_mode, **params).fit(X)
+    return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite)
 
 
 def decompress(src, rows=None) -> pd.DataFrame:

@@ -151,6 +151,102 @@ def fit_symbol_model(symbols: np.ndarray):
 
 
 def symbol_model_from_dict(d: dict):
+    if d.get("decoder") == "categorical":
+        return CellCategorical(d.get("low", 0), d.get("high"))
+    if d.get("decoder") == "gaussian":
+        return CellGaussian(d["low"], d["high"])
     if "laplace" in d:
         return Laplace(*d["laplace"])
     return Histogram.from_dict(d)
+
+
+# ---------------------------------------------------------------------------- per-cell models
+# The decoder gives every cell its own distribution; coding each symbol under it costs what the
+# model was trained to minimize. Parameters are rounded to a 2^-20 grid before use, so that a
+# last-bit difference in the decoder's float arithmetic on another machine cannot change the
+# coder's fixed-point tables unless it straddles a grid point.
+
+_GRID = float(2 ** 20)
+
+
+def _on_grid(x: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(x, dtype=np.float64) * _GRID) / _GRID
+
+
+class CellCategorical:
+    """Each symbol under its own row of probabilities over ``low, low + 1, ...``: ranks of
+    categorical values (0 is the decoder's most probable value, rows sorted in decreasing
+    order), or residual bins of numeric cells with the decoder's mass in each bin."""
+
+    def __init__(self, low: int = 0, high: int | None = None):
+        self.low, self.high = int(low), None if high is None else int(high)
+
+    @classmethod
+    def fit(cls, symbols: np.ndarray) -> "CellCategorical":
+        s = np.asarray(symbols, dtype=np.int64)
+        return cls(int(s.min()) if s.size else 0, int(s.max()) if s.size else 0)
+
+    def to_dict(self) -> dict:
+        return {"decoder": "categorical", "low": self.low, "high": self.high}
+
+    @staticmethod
+    def _probs(probs: np.ndarray) -> np.ndarray:
+        p = np.maximum(_on_grid(probs), 1.0 / _GRID)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def encode(self, symbols: np.ndarray, probs: np.ndarray) -> bytes:
+        symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
+        if symbols.size == 0:
+            return b""
+        idx = symbols - self.low
+        if idx.min() < 0 or idx.max() >= probs.shape[1]:
+            raise ValueError("symbol outside the per-cell model's range")
+        if probs.shape[1] == 1:
+            return b""  # a single possible value costs nothing
+        coder = _AnsCoder()
+        coder.encode_reverse(idx.astype(np.int32), _model.Categorical(perfect=False), self._probs(probs))
+        return _to_bytes(coder.get_compressed())
+
+    def decode(self, data: bytes, probs: np.ndarray) -> np.ndarray:
+        if len(probs) == 0 or probs.shape[1] == 1:
+            return np.full(len(probs), self.low, dtype=np.int64)
+        coder = _AnsCoder(_from_bytes(data))
+        return coder.decode(_model.Categorical(perfect=False), self._probs(probs)).astype(np.int64) + self.low
+
+
+class CellGaussian:
+    """Each integer symbol under its own quantized Gaussian (mean, std in symbol units) on
+    [low, high]: residuals of numeric cells around the decoder's prediction."""
+
+    MIN_STD = 0.1
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = int(low), int(high)
+
+    @classmethod
+    def fit(cls, symbols: np.ndarray) -> "CellGaussian":
+        s = np.asarray(symbols, dtype=np.int64)
+        return cls(min(int(s.min()), -1) if s.size else -1, max(int(s.max()), 1) if s.size else 1)
+
+    def to_dict(self) -> dict:
+        return {"decoder": "gaussian", "low": self.low, "high": self.high}
+
+    def _params(self, mean, std):
+        return _on_grid(mean), np.maximum(_on_grid(std), self.MIN_STD)
+
+    def encode(self, symbols: np.ndarray, mean: np.ndarray, std: np.ndarray) -> bytes:
+        symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
+        if symbols.size == 0:
+            return b""
+        if symbols.min() < self.low or symbols.max() > self.high:
+            raise ValueError("symbol outside the Gaussian model's range")
+        coder = _AnsCoder()
+        coder.encode_reverse(symbols.astype(np.int32), _model.QuantizedGaussian(self.low, self.high),
+                             *self._params(mean, std))
+        return _to_bytes(coder.get_compressed())
+
+    def decode(self, data: bytes, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        if len(mean) == 0:
+            return np.zeros(0, dtype=np.int64)
+        coder = _AnsCoder(_from_bytes(data))
+        return coder.decode(_model.QuantizedGaussian(self.low, self.high), *self._params(mean, std)).astype(np.int64)

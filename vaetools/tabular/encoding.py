@@ -143,6 +143,24 @@ class TableEncoder:
                           UserWarning, stacklevel=3)
         return EncodedTable(num=num, bin=bins, cat=cat, mask=mask)
 
+    def bin_edges(self, enc: EncodedTable, steps: dict[int, float]) -> np.ndarray:
+        """Edges of the bin [x - step/2, x + step/2] around each numeric cell, in the standardized
+        units the model sees: (n, n_num, 2). Columns without a step get empty bins (both edges at
+        the value). After ``log1p`` the bins are lopsided, and a lower edge below -1 is far out
+        (-1e4 standard deviations, finite so that gradients stay finite)."""
+        out = np.repeat(enc.num[:, :, None], 2, axis=2).astype(np.float64)
+        for j, step in steps.items():
+            k = self.num_cols.index(j)
+            spec = self.specs[j]
+            x = self._inverse_transform(enc.num[:, k].astype(np.float64) * spec.std + spec.mean, spec)
+            for side, edge in enumerate((x - 0.5 * step, x + 0.5 * step)):
+                if spec.transform == "log1p":
+                    t = np.log1p(np.maximum(edge, -1.0 + 1e-12))
+                    out[:, k, side] = np.where(edge > -1.0, (t - spec.mean) / spec.std, -1e4)
+                else:
+                    out[:, k, side] = (edge - spec.mean) / spec.std
+        return out.astype(np.float32)
+
     # ------------------------------------------------------------------ decoding
     def numeric_to_original(self, j: int, z: np.ndarray) -> np.ndarray:
         """Standardized values of column j back to its units, clipped to the observed range."""
