@@ -32,6 +32,7 @@ from .entropy import CellCategorical, CellGaussian, GaussianLatents, fit_symbol_
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
 _MAX_BINS = 256  # widest residual alphabet coded with a probability table per cell
+_CHOICE_ROWS = 20_000  # rows sampled to choose between per-cell and static entropy models
 
 
 # ---------------------------------------------------------------------------- decoder
@@ -229,18 +230,25 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         observed_rows[f"resid/{j}"] = mask[:, j]
 
     bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
+    # per stream, the decoder's own per-cell distribution where it codes smaller than a static
+    # model; judged on a strided sample of rows, since a per-cell table of residual bins for
+    # every row at once would take rows x bins memory
+    sample = np.arange(0, n, max(1, n // _CHOICE_ROWS))
+    sample_pred = _slice_pred(pred, sample)
     models = {}
     for name, sym in streams.items():
         obs = observed_rows[name]
         global_model = fit_symbol_model(sym[obs])
         models[name] = global_model
-        if not name.startswith("mask/"):  # the decoder's own per-cell distribution, where it codes smaller
-            cell_model = _cell_model(name, sym[obs])
-            context = _cell_context(name, enc_obj, pred, bound_steps, cell_model)
-            cell_bytes = len(cell_model.encode(sym[obs], *(c[obs] for c in context)))
-            global_bytes = len(global_model.encode(sym[obs])) + len(json.dumps(global_model.to_dict())) // 2
-            if cell_bytes < global_bytes:
-                models[name] = cell_model
+        if name.startswith("mask/"):
+            continue
+        cell_model = _cell_model(name, sym[obs])
+        keep = obs[sample]
+        context = _cell_context(name, enc_obj, sample_pred, bound_steps, cell_model)
+        cell_bytes = len(cell_model.encode(sym[sample][keep], *(c[keep] for c in context)))
+        table_bytes = len(json.dumps(global_model.to_dict())) // 2 * keep.sum() / max(obs.sum(), 1)
+        if cell_bytes < len(global_model.encode(sym[sample][keep])) + table_bytes:
+            models[name] = cell_model
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
 
