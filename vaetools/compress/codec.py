@@ -118,12 +118,20 @@ def _cell_context(name: str, enc_obj: TableEncoder, pred: dict, bounds: dict, mo
         cdf[:, 0], cdf[:, -1] = 0.0, 1.0  # the end bins take the tails
         return (np.diff(cdf, axis=1),)
     # wide residual alphabets: the decoder's Gaussian around its prediction, in step units
-    t = loc * spec.std + spec.mean
-    centre = enc_obj._inverse_transform(t, spec)
-    if spec.lower is not None:
-        centre = np.clip(centre, spec.lower, spec.upper)
-    slope = np.exp(t) if spec.transform == "log1p" else 1.0  # d expm1(t) / dt
+    centre = enc_obj.numeric_to_original(j, loc, round_integers=False)
+    slope = np.exp(loc * spec.std + spec.mean) if spec.transform == "log1p" else 1.0  # d expm1(t) / dt
     return ((centre - base) / step, scale * spec.std * slope / step)
+
+
+_PER_CELL = (CellCategorical, CellGaussian)
+
+
+def _model_args(name: str, model, enc_obj: TableEncoder, pred: dict, bounds: dict, keep: np.ndarray) -> tuple:
+    """The per-row parameters ``model`` codes stream ``name``'s kept symbols under: the
+    decoder's distributions for a per-cell model, nothing for a static one."""
+    if not isinstance(model, _PER_CELL):
+        return ()
+    return tuple(c[keep] for c in _cell_context(name, enc_obj, pred, bounds, model))
 
 
 def _cell_model(name: str, symbols: np.ndarray):
@@ -218,18 +226,17 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         true = np.maximum(table.cat[:, c], 0)
         streams[f"rank/{j}"] = np.argmax(order == true[:, None], axis=1).astype(np.int64)
         observed_rows[f"rank/{j}"] = mask[:, j]
-    for j, bound in bounds.items():
+    bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
+    for j in bounds:
         k = enc_obj.num_cols.index(j)
-        spec = specs[j]
         base = enc_obj.numeric_to_original(j, loc[:, k])
         col = modelled.iloc[:, j]
         truth = pd.to_numeric(col).to_numpy(dtype=np.float64, na_value=np.nan)
-        s = numeric_step(spec, bound)
+        s = bound_steps[j]["step"]
         q = np.where(mask[:, j], np.rint((np.nan_to_num(truth) - base) / s), 0).astype(np.int64)
         streams[f"resid/{j}"] = q
         observed_rows[f"resid/{j}"] = mask[:, j]
 
-    bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
     # per stream, the decoder's own per-cell distribution where it codes smaller than a static
     # model; judged on a strided sample of rows, since a per-cell table of residual bins for
     # every row at once would take rows x bins memory
@@ -244,8 +251,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             continue
         cell_model = _cell_model(name, sym[obs])
         keep = obs[sample]
-        context = _cell_context(name, enc_obj, sample_pred, bound_steps, cell_model)
-        cell_bytes = len(cell_model.encode(sym[sample][keep], *(c[keep] for c in context)))
+        args = _model_args(name, cell_model, enc_obj, sample_pred, bound_steps, keep)
+        cell_bytes = len(cell_model.encode(sym[sample][keep], *args))
         table_bytes = len(json.dumps(global_model.to_dict())) // 2 * keep.sum() / max(obs.sum(), 1)
         if cell_bytes < len(global_model.encode(sym[sample][keep])) + table_bytes:
             models[name] = cell_model
@@ -259,12 +266,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         chunk_pred = _slice_pred(pred, rows)
         for name, sym in streams.items():
             keep = observed_rows[name][rows]
-            model = models[name]
-            if isinstance(model, (CellCategorical, CellGaussian)):
-                context = _cell_context(name, enc_obj, chunk_pred, bound_steps, model)
-                sections.append(model.encode(sym[rows][keep], *(c[keep] for c in context)))
-            else:
-                sections.append(model.encode(sym[rows][keep]))
+            args = _model_args(name, models[name], enc_obj, chunk_pred, bound_steps, keep)
+            sections.append(models[name].encode(sym[rows][keep], *args))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
 
     header = {
@@ -364,12 +367,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                 for name, kind, j, data in streams:
                     if kind != "mask":
                         obs = ~missing[int(j)]
-                        model_j = hists[name]
-                        if isinstance(model_j, (CellCategorical, CellGaussian)):
-                            context = _cell_context(name, enc_obj, pred, bounds, model_j)
-                            decoded[name] = (obs, model_j.decode(data, *(c[obs] for c in context)))
-                        else:
-                            decoded[name] = (obs, model_j.decode(data, int(obs.sum())))
+                        args = _model_args(name, hists[name], enc_obj, pred, bounds, obs)
+                        decoded[name] = (obs, hists[name].decode(data, *(args or (int(obs.sum()),))))
             except (RuntimeError, ValueError, IndexError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
             cols = {}

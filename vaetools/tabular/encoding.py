@@ -162,13 +162,14 @@ class TableEncoder:
         return out.astype(np.float32)
 
     # ------------------------------------------------------------------ decoding
-    def numeric_to_original(self, j: int, z: np.ndarray) -> np.ndarray:
-        """Standardized values of column j back to its units, clipped to the observed range."""
+    def numeric_to_original(self, j: int, z: np.ndarray, round_integers: bool = True) -> np.ndarray:
+        """Standardized values of column j back to its units, clipped to the observed range
+        (and rounded for integer columns unless ``round_integers`` is False)."""
         spec = self.specs[j]
         values = self._inverse_transform(z.astype(np.float64) * spec.std + spec.mean, spec)
         if spec.lower is not None:
             values = np.clip(values, spec.lower, spec.upper)
-        if spec.kind == "integer":
+        if spec.kind == "integer" and round_integers:
             values = np.round(values)
         return values
 
