@@ -131,20 +131,24 @@ class TabularVAEBase(BaseEstimator):
         return table
 
     def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
-        """Per-cell quantization half-widths the likelihood should count (None: densities)."""
+        """Per-cell quantization bin edges the likelihood should count (None: densities)."""
         return None
+
+    # max_epochs="auto": about this many row visits, within these epoch limits
+    _auto_epochs = (2_000_000, 30, 200)
 
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        return int(np.clip(2_000_000 // max(n_rows, 1), 30, 200))
+        visits, low, high = self._auto_epochs
+        return int(np.clip(visits // max(n_rows, 1), low, high))
 
     def _hidden(self, n_cells: int) -> tuple[int, ...]:
         """Hidden widths for a table of ``n_cells`` cells."""
         return tuple(int(h) for h in self.hidden_sizes)
 
-    def _build_model(self, hidden: tuple[int, ...], latent_step: float | None = None) -> MaskedVAE:
+    def _build_model(self, hidden: tuple[int, ...], **options) -> MaskedVAE:
         enc = self.encoder_
         return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
                          hidden=hidden, likelihood=self.likelihood,
-                         min_scale=enc.min_scales(), latent_step=latent_step)
+                         min_scale=enc.min_scales(), **options)

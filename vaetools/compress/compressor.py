@@ -98,15 +98,12 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.latent_step_ = np.full(self.latent_dim, float(self.quantization))
         return self
 
-    def _build_model(self, hidden: tuple[int, ...], latent_step: float | None = None) -> MaskedVAE:
+    def _build_model(self, hidden: tuple[int, ...]) -> MaskedVAE:
         return super()._build_model(hidden, latent_step=float(self.quantization))
 
-    def _epochs(self, n_rows: int) -> int:
-        # the file holds the training data itself: no held-out data to stop on, and every
-        # epoch that lowers the loss makes the file smaller
-        if self.max_epochs != "auto":
-            return int(self.max_epochs)
-        return int(np.clip(10_000_000 // max(n_rows, 1), 50, 300))
+    # the file holds the training data itself: no held-out data to stop on, and every epoch
+    # that lowers the loss makes the file smaller
+    _auto_epochs = (10_000_000, 50, 300)
 
     def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
         if self.error_bound is None:
