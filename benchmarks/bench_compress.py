@@ -92,13 +92,18 @@ def errors(df, num, recon: dict) -> dict:
     return {"rmse": float(np.sqrt(sq / n)) if n else 0.0, "max_err_over_range": worst}
 
 
+def absolute_bound(v, bound) -> float:
+    """A relative bound in the units of column values ``v`` (NaN for missing cells)."""
+    return bound * ((np.nanmax(v) - np.nanmin(v)) or 1.0)
+
+
 def quantize_ans(df, num, cat, bound):
     t0 = time.perf_counter()
     total, recon = exact_part_bytes(df, cat), {}
     for c in num:
         v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
         obs = ~np.isnan(v)
-        e = bound * ((np.nanmax(v) - np.nanmin(v)) or 1.0)
+        e = absolute_bound(v, bound)
         step = 2 * e * (1 - 1e-9)
         q = np.rint(v[obs] / step).astype(np.int64)
         total += hist_bytes(q) + 16
@@ -117,7 +122,7 @@ def sz3(df, num, cat, bound):
         v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
         obs = ~np.isnan(v)
         x = v[obs]
-        e = bound * ((np.nanmax(v) - np.nanmin(v)) or 1.0)
+        e = absolute_bound(v, bound)
         cfg = pysz.szConfig(x.size)
         cfg.errorBoundMode = pysz.szErrorBoundMode.ABS
         cfg.absErrorBound = e
@@ -155,7 +160,7 @@ def pca_codec(df, num, cat, n_components, step_scale, bound=None):
         v = X[:, i]
         obs = ~np.isnan(v)
         if bound is not None:
-            e = bound * ((np.nanmax(v) - np.nanmin(v)) or 1.0)
+            e = absolute_bound(v, bound)
             s = 2 * e * (1 - 1e-9)
             q = np.rint((v[obs] - r[obs]) / s).astype(np.int64)
             total += hist_bytes(q) + 16
