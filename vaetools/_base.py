@@ -16,7 +16,7 @@ from sklearn.utils.validation import validate_data
 
 from vaetools.model import LIKELIHOODS, MaskedVAE
 from vaetools.tabular import EncodedTable, TableEncoder, infer_schema
-from vaetools.training import TrainConfig, resolve_device, to_batch, train
+from vaetools.training import TrainConfig, batch_size_for, resolve_device, to_batch, train
 
 
 # Constraints of the parameters every estimator here takes; each adds its own.
@@ -134,14 +134,20 @@ class TabularVAEBase(BaseEstimator):
         """Per-cell quantization bin edges the likelihood should count (None: densities)."""
         return None
 
-    # max_epochs="auto": about this many row visits, within these epoch limits
-    _auto_epochs = (2_000_000, 30, 200)
+    # max_epochs="auto": enough epochs for this many optimizer steps (None: no step target), but
+    # no more than this many row visits, within these epoch limits
+    _auto_epochs = (2_000_000, 6_000, 30, 400)
 
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        visits, low, high = self._auto_epochs
-        return int(np.clip(visits // max(n_rows, 1), low, high))
+        visits, steps, low, high = self._auto_epochs
+        n_rows = max(n_rows, 1)
+        epochs = visits // n_rows
+        if steps is not None:
+            steps_per_epoch = -(-n_rows // batch_size_for(n_rows, self.batch_size))
+            epochs = min(epochs, -(-steps // steps_per_epoch))
+        return int(np.clip(epochs, low, high))
 
     def _hidden(self, n_cells: int) -> tuple[int, ...]:
         """Hidden widths for a table of ``n_cells`` cells."""

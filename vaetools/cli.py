@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="columns to pass through untouched (IDs, free text)")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,
-                   help="most training epochs (default: from the table's size; early stopping ends sooner)")
+                   help="training epochs (default: from the table's size, about 6,000 steps within [30, 400] epochs)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
     p.add_argument("--imputation-draws", type=int, default=20, help="importance samples per row when imputing")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

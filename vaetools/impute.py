@@ -44,14 +44,20 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         Importance samples per row when imputing; more is smoother and slower.
     batch_size : int or None, default=None
         Rows per minibatch; None picks one from the number of rows.
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=3e-3
+        Peak step size; it decays to zero along a cosine over the epochs.
     max_epochs : int or "auto", default="auto"
-        "auto" allows about two million row visits, at most 200 epochs and at least 30, so that
-        large tables train in bounded time (adult, 48,842 rows: 41 epochs).
+        "auto" plans about 6,000 optimizer steps, but at most two million row visits and within
+        [30, 400] epochs: small tables get the steps they need (wine_quality_red, 1,599 rows: 240
+        epochs), large ones bounded time (adult, 48,842 rows: 40 epochs).
     patience : int, default=12
-        Epochs without improvement of the held-out score before stopping.
-    validation_fraction : float, default=0.1
-        Share of observed cells held out for early stopping.
+        With ``validation_fraction > 0``: epochs without improvement of the held-out score before
+        stopping (at least ~300 optimizer steps).
+    validation_fraction : float, default=0.0
+        Share of observed cells held out for early stopping and for choosing the weights kept.
+        Off by default: on the benchmark tables a full cosine schedule on every observed cell
+        imputed better than stopping on a held-out share (e.g. wine_quality_red RMSE 0.750 vs
+        0.785), at the price of no early exit.
     column_types : dict or None, default=None
         Forces kinds by column name: "continuous", "integer", "binary" or "categorical".
     max_categories : int, default=100
@@ -72,7 +78,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     schema_ : list of ColumnSpec
     model_ : MaskedVAE
     history_ : list of dict
-        Per epoch: training loss and held-out score (prediction error per held-out cell).
+        Per epoch: training loss and held-out score (prediction error per held-out cell; the
+        training loss again when ``validation_fraction=0``).
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
 
@@ -87,7 +94,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(128, 128),
                  likelihood="gaussian", n_draws=5, n_imputation_draws=20, batch_size=None,
-                 learning_rate=1e-3, max_epochs="auto", patience=12, validation_fraction=0.1,
+                 learning_rate=3e-3, max_epochs="auto", patience=12, validation_fraction=0.0,
                  column_types=None, max_categories=100, add_indicator=False,
                  keep_empty_features=False, device="auto", random_state=None, verbose=0):
         self.missing_values = missing_values

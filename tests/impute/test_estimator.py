@@ -164,5 +164,7 @@ def test_multiple_imputations_draw_plausible_distinct_tables(frame, holey):
 def test_verbose_progress_and_history(capsys, holey):
     imp = VAEImputer(**FAST, verbose=1).fit(holey)
     err = capsys.readouterr().err
-    assert "epoch" in err and "val err/cell" in err
+    assert "epoch 30/30" in err and "loss" in err and "val err/cell" not in err
+    VAEImputer(**FAST, verbose=1, validation_fraction=0.2).fit(holey)
+    assert "val err/cell" in capsys.readouterr().err
     assert len(imp.history_) >= 1 and {"epoch", "loss", "val_score"} <= set(imp.history_[0])
