@@ -30,9 +30,7 @@ def test_held_out_cells_stop_training_and_the_best_weights_are_kept():
     history = train(model, data, config, seed=7)
     assert len(history) < config.max_epochs  # independent columns: the held-out score stalls early
     # the weights kept are those of the best held-out score, not the last epoch's
-    _, held = _split_cells(data, config.validation_fraction, torch.Generator().manual_seed(7))
-    train_view = data.with_masks(*(m - h for m, h in zip((data.m_num, data.m_bin, data.m_cat),
-                                                           (held.m_num, held.m_bin, held.m_cat))))
+    train_view, held = _split_cells(data, config.validation_fraction, torch.Generator().manual_seed(7))
     held_cells = float(held.m_num.sum())
     kept = float(model.heldout_error(train_view, held)) / held_cells
     best = min(h["val_score"] for h in history)
