@@ -163,6 +163,44 @@ def test_damaged_or_foreign_files(tmp_path, fitted):
         decompress(tmp_path / "nope.vtz")
 
 
+def test_info_accounts_for_every_byte(tmp_path, fitted):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path, chunk_rows=150)
+    facts = info(path)
+    b, n_chunks = facts["bytes"], facts["chunks"]
+    # the documented layout: magic+version+flags, header (with length and CRC), weights (with
+    # length and CRC), chunks, index (count, 24 bytes a chunk, CRC), trailer
+    framing = 12 + 12 + (4 + 24 * n_chunks + 4) + 16
+    assert b["header"] + b["decoder_weights"] + b["chunks"] + framing == b["total"] == path.stat().st_size
+
+
+def test_decoder_weights_stored_as_int8_and_format_1_files_still_read(tmp_path, fitted, monkeypatch):
+    from vaetools.compress import codec, container
+
+    df, comp = fitted
+    n_params = sum(t.numel() for t in codec.decoder_state(comp.model_).values())
+    path = tmp_path / "v2.vtz"
+    comp.compress(df, path, error_bound=0.01)
+    assert info(path)["format_version"] == 2
+    assert info(path)["bytes"]["decoder_weights"] < 0.7 * 2 * n_params  # fp16 would take 2 bytes each
+
+    def fp16_only(state):  # what format 1 wrote: [name, shape] and fp16 for every tensor
+        return (b"".join(t.numpy().astype("<f2").tobytes() for t in state.values()),
+                [[k, list(t.shape)] for k, t in state.items()])
+
+    old = tmp_path / "v1.vtz"
+    with monkeypatch.context() as m:
+        m.setattr(codec, "pack_weights", fp16_only)
+        m.setattr(container, "FORMAT_VERSION", 1)
+        comp.compress(df, old, error_bound=0.01)
+    assert info(old)["format_version"] == 1
+    back = decompress(old)
+    span = df["x"].max() - df["x"].min()
+    assert (back["x"] - df["x"]).abs().max() <= 0.01 * span * (1 + 1e-9)
+    assert back["label"].equals(df["label"]) and back["kind"].equals(df["kind"])
+
+
 def test_existing_destination_is_refused(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"

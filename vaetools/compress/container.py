@@ -27,7 +27,7 @@ from pathlib import Path
 
 MAGIC = b"\x89VTZ\r\n\x1a\n"
 TRAILER = b"VTZ-END\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: int8 weight matrices (codec.pack_weights); 1 is still read
 FLAG_DEFLATED_HEADER = 1
 
 
@@ -147,6 +147,7 @@ class Reader:
         if hlen > self.size:
             raise VTZError(f"{self.path} is truncated or corrupted: header length {hlen} exceeds the file size")
         head = self._exact(hlen, "header")
+        self.header_bytes = hlen + 4 + 4  # as stored: length, (deflated) JSON, CRC
         (crc,) = struct.unpack("<I", self._exact(4, "header checksum"))
         if _crc(head) != crc:
             raise VTZError(f"{self.path} is corrupted: the header checksum does not match")
