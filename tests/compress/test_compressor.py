@@ -201,6 +201,20 @@ def test_decoder_weights_stored_as_int8_and_format_1_files_still_read(tmp_path, 
     assert back["label"].equals(df["label"]) and back["kind"].equals(df["kind"])
 
 
+def test_integer_column_declared_continuous_decodes_to_floats_within_its_bound(tmp_path):
+    # the way to trade integer output for a smaller file: the bound (0.72 here) is below one
+    # unit, so an integer column is stored exactly; declared continuous it gets a 1.44-wide step
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.integers(17, 90, 1500), "x": rng.normal(size=1500)})
+    comp = VAECompressor(error_bound=0.01, column_types={"age": "continuous"}, **FAST).fit(df)
+    comp.compress(df, tmp_path / "t.vtz")
+    back = decompress(tmp_path / "t.vtz")
+    assert back["age"].dtype == np.float64
+    err = (back["age"] - df["age"]).abs()
+    assert err.max() <= 0.01 * (df["age"].max() - df["age"].min()) * (1 + 1e-9)
+    assert err.max() > 0.5  # it used the bound rather than storing whole numbers
+
+
 def test_existing_destination_is_refused(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"

@@ -39,6 +39,16 @@ def test_dataframe_round_trip_keeps_index_columns_dtypes_and_observed_cells(hole
     assert (out["count"] == out["count"].round()).all()
 
 
+def test_integer_column_declared_continuous_is_rounded_not_truncated(holey):
+    imp = VAEImputer(**FAST, column_types={"count": "continuous"}).fit(holey)
+    as_int = imp.transform(holey)["count"]
+    as_float = imp.transform(holey.astype({"count": "float64"}))["count"]
+    hidden = holey["count"].isna()
+    assert as_int.dtype == holey["count"].dtype
+    assert (as_float[hidden] != as_float[hidden].round()).any()  # the model gave fractions
+    np.testing.assert_array_equal(as_int[hidden].to_numpy(dtype=float), np.rint(as_float[hidden].to_numpy()))
+
+
 def test_beats_mean_imputation_on_correlated_data(frame, holey):
     out = VAEImputer(**{**FAST, "max_epochs": 150, "patience": 20}).fit_transform(holey)
     for c in ("x", "y"):

@@ -352,6 +352,10 @@ def _restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | Non
     try:
         if dtype == "category" and spec is not None:
             return pd.Series(pd.Categorical(values, categories=spec.categories))
+        if spec is not None and spec.kind == "continuous" and pd.api.types.is_integer_dtype(dtype):
+            # an integer column declared continuous (column_types) was coded to within its bound,
+            # not to whole numbers: casting back would truncate past the bound
+            return s.astype(np.float64)
         if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and s.isna().any():
             return s.astype("Int64")
         if dtype in ("bool",) and s.isna().any():

@@ -50,6 +50,10 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         bin it will be stored in, the exact cost of coding it. None trains on densities.
     error_mode : {"relative", "absolute"}, default="relative"
         How ``error_bound`` is read: a share of each column's range, or in its units.
+
+    Integer columns decode to whole numbers, so a bound under one unit stores them exactly. To
+    trade that for a smaller file, declare them ``column_types={"age": "continuous"}``: they are
+    then coded to within the bound like any float and come back as float64.
     """
 
     _parameter_constraints: dict = {

@@ -200,8 +200,8 @@ class TableEncoder:
     @staticmethod
     def _cast_like(col: pd.Series, values: np.ndarray):
         dtype = col.dtype
-        if pd.api.types.is_integer_dtype(dtype):
-            return np.asarray(values, dtype=np.float64).astype(np.int64)
+        if pd.api.types.is_integer_dtype(dtype):  # rounded: a column declared continuous holds fractions
+            return np.rint(np.asarray(values, dtype=np.float64)).astype(np.int64)
         if pd.api.types.is_float_dtype(dtype):
             return np.asarray(values, dtype=dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else dtype)
         if pd.api.types.is_bool_dtype(dtype):
