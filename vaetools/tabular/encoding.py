@@ -112,20 +112,14 @@ class TableEncoder:
                 z = (values - spec.mean) / spec.std
                 num[:, self.num_cols.index(j)] = np.where(observed, z, 0.0)
             else:
-                lookup = {v: i for i, v in enumerate(spec.categories)}
-                codes = np.full(n, -1, dtype=np.int64)
-                obs_idx = np.flatnonzero(observed)
                 raw = col.to_numpy(dtype=object)
-                bad = []
-                for i in obs_idx:
-                    v = raw[i]
-                    v = v.item() if isinstance(v, np.generic) else v
-                    code = lookup.get(v)
-                    if code is None:
-                        bad.append(v)
-                    else:
-                        codes[i] = code
-                if bad:
+                # a hash lookup of every cell at once (equal values match across int, float, bool
+                # and numpy scalar types, as a dict lookup would)
+                codes = pd.Index(spec.categories, dtype=object).get_indexer(raw).astype(np.int64)
+                codes[~observed] = -1
+                new = observed & (codes < 0)
+                if new.any():
+                    bad = [v.item() if isinstance(v, np.generic) else v for v in raw[new]]
                     new_values[spec.name] = list(dict.fromkeys(bad))[:5]
                 observed = codes >= 0
                 if spec.kind == "binary":
