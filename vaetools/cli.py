@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None,
                    help="training epochs (default: from the table's size, about 6,000 steps within [30, 400] epochs)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
-    p.add_argument("--imputation-draws", type=int, default=20, help="importance samples per row when imputing")
+    p.add_argument("--imputation-draws", type=int, default=32, help="importance samples per row when imputing")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace OUT (never IN) if it exists")
