@@ -22,7 +22,9 @@ from vaetools.model import Posterior
 from vaetools.tabular import ColumnSpec
 from vaetools.training import to_batch
 
-_CHUNK_ROWS = 4096
+# rows x draws decoded at once: about 8k particles kept the decoder's activations in cache and
+# ran fastest on adult (2 cores: 25k rows/s at 256 rows x 32 draws, 18k at 2048 x 32)
+_PARTICLES_PER_CHUNK = 8192
 
 
 class VAEImputer(TransformerMixin, TabularVAEBase):
@@ -149,8 +151,11 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             device = next(self.model_.parameters()).device
             eps = self._noise_bank(device)
             data = to_batch(self.encoder_, enc, device)
-            for start in range(0, rows.size, _CHUNK_ROWS):
-                idx = rows[start:start + _CHUNK_ROWS]
+            # a GPU wants large launches, not cache-sized ones (unmeasured: no GPU lent so far)
+            particles = _PARTICLES_PER_CHUNK * (1 if device.type == "cpu" else 64)
+            chunk = max(16, particles // self.n_imputation_draws)
+            for start in range(0, rows.size, chunk):
+                idx = rows[start:start + chunk]
                 b = data[torch.as_tensor(idx, device=device)]
                 post: Posterior = self.model_.posterior(b, eps) if draw is None else \
                     self.model_.sample_conditional(b, eps, draw)
