@@ -101,9 +101,6 @@ class MaskedVAE(nn.Module):
         self.register_buffer("cat_offsets", offsets, persistent=False)
         column_of_logit = torch.repeat_interleave(torch.arange(len(cat_sizes)), torch.tensor(cat_sizes, dtype=torch.int64))
         self.register_buffer("cat_column_of_logit", column_of_logit, persistent=False)
-        membership = torch.zeros(len(column_of_logit), len(cat_sizes))  # (n_logits, n_cat), 0/1
-        membership[torch.arange(len(column_of_logit)), column_of_logit] = 1.0
-        self.register_buffer("cat_membership", membership, persistent=False)
         # per numeric column floor on the scale, so that point masses (zeros, integers) cannot
         # collapse the likelihood: see MaskedVAE docs
         floor = torch.full((n_num,), _MIN_SCALE) if min_scale is None else torch.tensor(min_scale, dtype=torch.float32)
@@ -190,21 +187,10 @@ class MaskedVAE(nn.Module):
         return total
 
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
-        """logsumexp of each categorical column's logits: (..., n_cat).
-
-        One shift (the largest logit of the row), one exp and one matmul with the 0/1
-        logit-to-column matrix sum every column at once; a per-column loop of logsumexp copies
-        each slice and was a third of imputation time on adult. The shared shift is exact
-        unless a column's logits all sit ~70 nats below the row's largest, where its sum
-        underflows; such rows are rare, and they are redone column by column."""
-        shift = logits.detach().amax(-1, keepdim=True)
-        sums = torch.exp(logits - shift) @ self.cat_membership.to(logits.dtype)
-        norms = shift + torch.log(sums)
-        tiny = sums.detach() < 1e-30
-        if tiny.any():
-            exact = torch.stack([torch.logsumexp(logits[..., sl], dim=-1) for sl in self.cat_slices()], dim=-1)
-            norms = torch.where(tiny, exact, norms)
-        return norms
+        """logsumexp of each categorical column's logits: (..., n_cat). One call per column: a
+        shared shift with one matmul summing every column measured no faster on adult's
+        transform and slower on small training batches (more operators)."""
+        return torch.stack([torch.logsumexp(logits[..., sl], dim=-1) for sl in self.cat_slices()], dim=-1)
 
     def cat_log_probs(self, logits: torch.Tensor, codes: torch.Tensor,
                       norms: torch.Tensor | None = None) -> torch.Tensor:
