@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils.validation import validate_data
 
 from vaetools.model import LIKELIHOODS, MaskedVAE
-from vaetools.tabular import EncodedTable, TableEncoder, infer_schema
+from vaetools.tabular import EncodedTable, TableEncoder, infer_schema, mark_zero_masses
 from vaetools.training import TrainConfig, batch_size_for, resolve_device, to_batch, train
 
 
@@ -39,6 +39,10 @@ SHARED_PARAMETER_CONSTRAINTS: dict = {
 
 class TabularVAEBase(BaseEstimator):
     """Shared machinery; subclasses define the parameters (``__init__``) and the public API."""
+
+    # model point masses at 0 as "nonzero" channels (``schema.mark_zero_masses``); the .vtz
+    # codec codes every numeric cell under one distribution, so the compressor leaves it off
+    _zero_masses = False
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -111,6 +115,8 @@ class TabularVAEBase(BaseEstimator):
         modelled = frame.loc[:, ~empty]
         column_types = dict(self.column_types or {})
         self.schema_ = infer_schema(modelled, column_types, self.max_categories) if modelled.shape[1] else []
+        if self._zero_masses:
+            mark_zero_masses(self.schema_, modelled)
         self.encoder_ = TableEncoder(self.schema_).fit(modelled)
         table = self.encoder_.encode(modelled)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
@@ -155,6 +161,6 @@ class TabularVAEBase(BaseEstimator):
 
     def _build_model(self, hidden: tuple[int, ...], **options) -> MaskedVAE:
         enc = self.encoder_
-        return MaskedVAE(len(enc.num_cols), len(enc.bin_cols), enc.cat_sizes, latent_dim=self.latent_dim,
+        return MaskedVAE(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, latent_dim=self.latent_dim,
                          hidden=hidden, likelihood=self.likelihood,
                          min_scale=enc.min_scales(), **options)

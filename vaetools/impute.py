@@ -87,6 +87,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     n_features_in_, feature_names_in_ : as in scikit-learn
     """
 
+    _zero_masses = True
+
     _parameter_constraints: dict = {
         **SHARED_PARAMETER_CONSTRAINTS,
         "hidden_sizes": [tuple, list],
@@ -144,7 +146,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         modelled = frame.loc[:, ~self.empty_features_]
         enc = self.encoder_.encode(modelled)
         num = np.zeros_like(enc.num)
-        bins = np.zeros_like(enc.bin)
+        bins = np.zeros((enc.n_rows, self.encoder_.n_bin_channels), dtype=np.float32)
         cat = np.zeros_like(enc.cat)
         rows = np.flatnonzero(~enc.mask.all(axis=1)) if enc.mask.size else np.zeros(0, dtype=np.int64)
         if rows.size:
@@ -160,7 +162,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
                 post: Posterior = self.model_.posterior(b, eps) if draw is None else \
                     self.model_.sample_conditional(b, eps, draw)
                 num[idx] = post.num.cpu().numpy()
-                bins[idx] = (post.bin > 0.5).float().cpu().numpy()
+                bins[idx] = post.bin.cpu().numpy()
                 for c, probs in enumerate(post.cat):
                     cat[idx, c] = probs.argmax(-1).cpu().numpy()
         return modelled, enc, num, bins, cat

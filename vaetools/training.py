@@ -54,8 +54,15 @@ def to_batch(encoder: TableEncoder, enc: EncodedTable, device, num_bin: np.ndarr
     numeric cells' quantization bins in standardized units (see MaskedVAE.binned_log_prob)."""
     m = enc.mask
     as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)  # noqa: E731
-    return Batch(num=as_t(enc.num), bin=as_t(enc.bin), cat=as_t(enc.cat, torch.int64),
-                 m_num=as_t(m[:, encoder.num_cols]), m_bin=as_t(m[:, encoder.bin_cols]),
+    # zero-mass columns: their "nonzero" channels join the binary ones, and their numeric
+    # value counts only where it is nonzero
+    m_num = m[:, encoder.num_cols] if enc.value_mask is None else enc.value_mask
+    bins, m_bin = enc.bin, m[:, encoder.bin_cols]
+    if encoder.zero_cols:
+        bins = np.concatenate([bins, enc.nonzero], axis=1)
+        m_bin = np.concatenate([m_bin, m[:, encoder.zero_cols]], axis=1)
+    return Batch(num=as_t(enc.num), bin=as_t(bins), cat=as_t(enc.cat, torch.int64),
+                 m_num=as_t(m_num), m_bin=as_t(m_bin),
                  m_cat=as_t(m[:, encoder.cat_cols]), num_bin=None if num_bin is None else as_t(num_bin))
 
 

@@ -134,12 +134,23 @@ def test_bad_parameters_name_the_argument(holey):
         VAEImputer(**FAST, device="cuda:7" if not __import__("torch").cuda.is_available() else "bogus").fit(holey)
 
 
-def test_skewed_column_is_log_transformed():
+def test_skewed_column_is_log_transformed_and_zero_spike_split_off():
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"gain": np.where(rng.random(500) < 0.9, 0.0, rng.lognormal(8, 1, 500)),
+    X = pd.DataFrame({"gain": np.where(rng.random(500) < 0.7, 0.0, rng.lognormal(8, 1.5, 500)),
+                      "size": rng.lognormal(3, 1.5, 500),
                       "x": rng.normal(size=500)})
     X.loc[::10, "x"] = np.nan
+    X.loc[::7, "gain"] = np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         imp = VAEImputer(**FAST).fit(X)
-    assert imp.schema_[0].transform == "log1p"
+    gain, size = imp.schema_[0], imp.schema_[1]
+    assert size.transform == "log1p" and not size.zero_mass
+    assert gain.zero_mass and gain.transform == "log1p"  # decided on the nonzero values
+    out = imp.transform(X)
+    filled = out.loc[X["gain"].isna(), "gain"]
+    # the mixture's mean: between 0 and the largest value, never negative
+    assert (filled >= 0).all() and (filled <= X["gain"].max()).all() and filled.nunique() > 1
+    draws = imp.multiple_imputations(X, m=3, random_state=0)
+    drawn = pd.concat([d.loc[X["gain"].isna(), "gain"] for d in draws])
+    assert (drawn == 0).any() and (drawn > 0).any()  # draws land on the spike and off it

@@ -26,6 +26,10 @@ class EncodedTable:
     bin: np.ndarray  # (n, n_bin) float32 in {0, 1}, 0 where missing
     cat: np.ndarray  # (n, n_cat) int64 codes, -1 where missing
     mask: np.ndarray  # (n, n_columns) bool, in column order
+    # columns with a point mass at 0 (``ColumnSpec.zero_mass``): whether each cell is nonzero
+    # (n, n_zero) {0, 1}, and where a numeric value is observed and nonzero (n, n_num)
+    nonzero: np.ndarray | None = None
+    value_mask: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -56,6 +60,9 @@ class TableEncoder:
         self.bin_cols = [j for j, s in enumerate(specs) if s.kind == "binary"]
         self.cat_cols = [j for j, s in enumerate(specs) if s.kind == "categorical"]
         self.cat_sizes = [len(specs[j].categories) for j in self.cat_cols]
+        self.zero_cols = [j for j in self.num_cols if specs[j].zero_mass]
+        # the model's Bernoulli outputs: binary columns, then one "nonzero" per zero_cols entry
+        self.n_bin_channels = len(self.bin_cols) + len(self.zero_cols)
 
     # ------------------------------------------------------------------ fitting
     @staticmethod
@@ -71,6 +78,8 @@ class TableEncoder:
             spec = self.specs[j]
             col = df.iloc[:, j]
             values = col[col.notna()].to_numpy(dtype=np.float64)
+            if spec.zero_mass:  # the scaler describes the values where nonzero
+                values = values[values != 0]
             spec.mean, spec.std = _stable_mean_std(self._forward_transform(values, spec))
         return self
 
@@ -95,6 +104,8 @@ class TableEncoder:
         num = np.zeros((n, len(self.num_cols)), dtype=np.float32)
         bins = np.zeros((n, len(self.bin_cols)), dtype=np.float32)
         cat = np.full((n, len(self.cat_cols)), -1, dtype=np.int64)
+        nonzero = np.zeros((n, len(self.zero_cols)), dtype=np.float32)
+        value_mask = np.zeros((n, len(self.num_cols)), dtype=bool)
         new_values: dict = {}
         for j, spec in enumerate(self.specs):
             col = df.iloc[:, j]
@@ -108,9 +119,15 @@ class TableEncoder:
                 if np.isinf(values).any():
                     raise ValueError(f"column {spec.name!r} contains inf or -inf; replace them with "
                                      f"NaN to impute them, or with finite values")
+                has_value = observed
+                if spec.zero_mass:
+                    is_nonzero = observed & (np.nan_to_num(values) != 0)
+                    nonzero[:, self.zero_cols.index(j)] = is_nonzero
+                    has_value = is_nonzero
                 values = self._forward_transform(np.where(observed, values, 0.0), spec)
                 z = (values - spec.mean) / spec.std
-                num[:, self.num_cols.index(j)] = np.where(observed, z, 0.0)
+                num[:, self.num_cols.index(j)] = np.where(has_value, z, 0.0)
+                value_mask[:, self.num_cols.index(j)] = has_value
             else:
                 raw = col.to_numpy(dtype=object)
                 # a hash lookup of every cell at once (equal values match across int, float, bool
@@ -135,7 +152,7 @@ class TableEncoder:
             detail = "; ".join(f"{k!r}: {list(map(str, v))}" for k, v in new_values.items())
             warnings.warn(f"categories not seen during fit are treated as missing and imputed ({detail})",
                           UserWarning, stacklevel=3)
-        return EncodedTable(num=num, bin=bins, cat=cat, mask=mask)
+        return EncodedTable(num=num, bin=bins, cat=cat, mask=mask, nonzero=nonzero, value_mask=value_mask)
 
     def bin_edges(self, enc: EncodedTable, steps: dict[int, float]) -> np.ndarray:
         """Edges of the bin [x - step/2, x + step/2] around each numeric cell, in the standardized
@@ -171,8 +188,11 @@ class TableEncoder:
              cat: np.ndarray) -> pd.DataFrame:
         """Copy of ``df`` with cells missing in ``enc.mask`` set from model outputs.
 
-        ``num`` holds standardized values, ``bins`` and ``cat`` category codes; observed cells are
-        left untouched, so they come back bit for bit.
+        ``num`` holds standardized values, ``bins`` the model's Bernoulli channels (binary
+        columns, then each zero-mass column's probability of being nonzero; a binary column
+        takes its value 1 above 0.5) and ``cat`` category codes; observed cells are left
+        untouched, so they come back bit for bit. A zero-mass cell gets P(nonzero) times the
+        value where nonzero: the mean of the mixture (a 0/1 draw gives a draw from it).
         """
         out = df.copy()
         for j, spec in enumerate(self.specs):
@@ -180,10 +200,15 @@ class TableEncoder:
             if not missing.any():
                 continue
             rows = np.flatnonzero(missing)
-            if spec.kind in NUMERIC_KINDS:
+            if spec.kind in NUMERIC_KINDS and spec.zero_mass:
+                p = bins[rows, len(self.bin_cols) + self.zero_cols.index(j)]
+                values = p * self.numeric_to_original(j, num[rows, self.num_cols.index(j)], round_integers=False)
+                if spec.kind == "integer":
+                    values = np.round(values)
+            elif spec.kind in NUMERIC_KINDS:
                 values = self.numeric_to_original(j, num[rows, self.num_cols.index(j)])
             elif spec.kind == "binary":
-                codes = bins[rows, self.bin_cols.index(j)].astype(np.int64)
+                codes = (bins[rows, self.bin_cols.index(j)] > 0.5).astype(np.int64)
                 values = np.array(spec.categories, dtype=object)[codes]
             else:
                 codes = cat[rows, self.cat_cols.index(j)]
