@@ -16,7 +16,7 @@ import torch
 from vaetools.tabular import ColumnSpec, TableEncoder
 
 FORMAT = "vaetools.estimator"
-VERSION = 1
+VERSION = 2  # 2: ColumnSpec.zero_mass (version 1 files read as without it)
 
 
 def _jsonable_params(est) -> dict:

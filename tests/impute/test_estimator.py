@@ -129,6 +129,25 @@ def test_pipeline_column_transformer_grid_search_clone(frame, holey):
     assert c.get_params()["latent_dim"] == 3 and not hasattr(c, "model_")
 
 
+def test_files_saved_by_format_1_still_load(tmp_path, holey):
+    import json
+
+    imp = VAEImputer(**FAST).fit(holey)
+    assert not any(s.zero_mass for s in imp.schema_)  # what a format 1 file can describe
+    imp.save(tmp_path / "new.vtm")
+    with np.load(tmp_path / "new.vtm", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["__meta__"].tobytes().decode())
+    meta["version"] = 1
+    for spec in meta["schema"]:
+        del spec["zero_mass"]
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(tmp_path / "old.vtm", "wb") as fh:
+        np.savez(fh, **arrays)
+    loaded = VAEImputer.load(tmp_path / "old.vtm")
+    pd.testing.assert_frame_equal(loaded.transform(holey), imp.transform(holey))
+
+
 def test_pickle_round_trip(holey):
     imp = VAEImputer(**FAST).fit(holey)
     again = pickle.loads(pickle.dumps(imp))
