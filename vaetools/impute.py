@@ -44,8 +44,9 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         Importance samples per row in the training bound (1 gives the ordinary ELBO).
     n_imputation_draws : int, default=32
         Importance samples per row when imputing, in antithetic pairs. Transform time grows in
-        proportion; error falls with more (30% MCAR, mean of 3 fits: wine_quality_red RMSE 0.748
-        at 12 draws, 0.741 at 20, 0.738 at 32; concrete 0.746, 0.737, 0.730).
+        proportion; error falls with more (wine_quality_red, 30% MCAR, mean of 3 fits: RMSE
+        0.748 at 12 draws, 0.741 at 20, 0.738 at 32). 8 draws imputes adult at 60k+ rows/s
+        on 2 cores, 32 at ~20-25k (benchmarks/RESULTS.md).
     batch_size : int or None, default=None
         Rows per minibatch; None picks one from the number of rows.
     learning_rate : float, default=3e-3
