@@ -89,6 +89,7 @@ def cmd_impute(args) -> int:
     else:
         imputer = VAEImputer(latent_dim=args.latent_dim, max_epochs=args.epochs or "auto", n_draws=args.draws,
                              n_imputation_draws=args.imputation_draws, device=args.device,
+                             column_types=_parse_column_types(args.column_types),
                              random_state=args.seed, verbose=0 if args.quiet else 1)
         n_missing = int(data.isna().sum().sum())
         print(f"vaetools: fitting on {len(data)} rows x {data.shape[1]} columns "
@@ -104,6 +105,22 @@ def cmd_impute(args) -> int:
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)
     print(f"vaetools: wrote {out}", file=sys.stderr)
     return 0
+
+
+def _parse_column_types(text: str | None) -> dict | None:
+    """``zip=categorical,age=continuous``: kinds forced by column name."""
+    from vaetools.tabular import KINDS
+
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        name, sep, kind = part.partition("=")
+        if not sep or not name.strip() or kind.strip() not in KINDS:
+            raise CLIError(f"--column-types {text!r}: give column=kind pairs (zip=categorical), kind one "
+                           f"of {', '.join(KINDS)}")
+        out[name.strip()] = kind.strip()
+    return out
 
 
 def _parse_bound(text: str | None):
@@ -139,7 +156,7 @@ def cmd_compress(args) -> int:
     comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
                          error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
                          max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
-                         verbose=0 if args.quiet else 1)
+                         column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1)
     print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
     comp.fit(df)
     report = comp.compress(df, out, chunk_rows=args.chunk_rows, overwrite=args.overwrite)
@@ -200,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-model", metavar="PATH", help="save the fitted model for reuse")
     p.add_argument("--drop", nargs="+", default=[], metavar="COL",
                    help="columns to pass through untouched (IDs, free text)")
+    p.add_argument("--column-types", metavar="COL=KIND,...",
+                   help="force column kinds: continuous, integer, binary or categorical (zip=categorical)")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,
                    help="training epochs (default: from the table's size, about 6,000 steps within [30, 400] epochs)")
@@ -218,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--error-bound", metavar="B", help="guaranteed bound on numeric values: 0.01, or col=0.01,...")
     p.add_argument("--error-mode", choices=["relative", "absolute"], default="relative",
                    help="bound as a share of each column's range (default) or in its units")
+    p.add_argument("--column-types", metavar="COL=KIND,...",
+                   help="force column kinds (zip=categorical); an integer column declared continuous "
+                        "decodes to floats within the bound")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--rate-weight", type=float, default=1.0)
     p.add_argument("--quantization", type=float, default=1.0)

@@ -39,6 +39,7 @@ def test_compress_info_decompress(tmp_path, csv, capsys):
     (["compress", "{src}", "-o", "{tmp}/t.zip"], "use the .vtz extension"),
     (["compress", "{src}", "-o", "{tmp}/t.vtz", "--error-bound", "lots"], "--error-bound"),
     (["compress", "{src}", "-o", "{tmp}/t.vtz", "--error-bound", "-1", "--epochs", "2"], "positive"),
+    (["compress", "{src}", "-o", "{tmp}/t.vtz", "--column-types", "x", "--epochs", "2"], "column=kind pairs"),
     (["decompress", "{src}", "-o", "{tmp}/x.csv"], "not a vaetools .vtz file"),
     (["info", "{src}"], "not a vaetools .vtz file"),
 ])

@@ -40,6 +40,19 @@ def test_impute_csv_and_reuse_saved_model(tmp_path, table, capsys):
     assert "wrote" in capsys.readouterr().err
 
 
+def test_column_types_force_a_kind(tmp_path, table):
+    src, df = table
+    out = tmp_path / "out.csv"
+    # "b" is numeric; forced categorical, it is imputed with values it already holds
+    holey = df.copy()
+    holey["b"] = np.round(holey["b"]).astype(float)
+    holey.loc[::3, "b"] = np.nan
+    holey.to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", "--column-types", "b=categorical", *FAST]) == 0
+    got = pd.read_csv(out)
+    assert set(got["b"].unique()) <= set(holey["b"].dropna().unique())
+
+
 def test_parquet_round_trip(tmp_path, table):
     pytest.importorskip("pyarrow")
     src, df = table
@@ -68,6 +81,9 @@ def test_refuses_to_overwrite_input_or_existing_output(tmp_path, table, capsys):
     (["impute", "{src}", "-o", "out.xlsx"], "unknown extension"),
     (["impute", "{src}", "-o", "{tmp}/out.csv"], "'id' has 200 distinct values"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "nope"], "--drop names columns"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--column-types", "a=text"], "kind one of"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--column-types", "nope=integer"],
+     "column_types names columns that are not in the data"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, table, capsys, args, message):
     src, _ = table
