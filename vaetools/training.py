@@ -56,9 +56,10 @@ def to_batch(encoder: TableEncoder, enc: EncodedTable, device, num_bin: np.ndarr
     as_t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)  # noqa: E731
     # zero-mass columns: their "nonzero" channels join the binary ones, and their numeric
     # value counts only where it is nonzero
-    m_num = m[:, encoder.num_cols] if enc.value_mask is None else enc.value_mask
+    m_num = m[:, encoder.num_cols]  # a copy (fancy indexing)
     bins, m_bin = enc.bin, m[:, encoder.bin_cols]
     if encoder.zero_cols:
+        m_num[:, [encoder.num_cols.index(j) for j in encoder.zero_cols]] &= enc.nonzero > 0
         bins = np.concatenate([bins, enc.nonzero], axis=1)
         m_bin = np.concatenate([m_bin, m[:, encoder.zero_cols]], axis=1)
     return Batch(num=as_t(enc.num), bin=as_t(bins), cat=as_t(enc.cat, torch.int64),

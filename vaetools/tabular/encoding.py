@@ -26,10 +26,9 @@ class EncodedTable:
     bin: np.ndarray  # (n, n_bin) float32 in {0, 1}, 0 where missing
     cat: np.ndarray  # (n, n_cat) int64 codes, -1 where missing
     mask: np.ndarray  # (n, n_columns) bool, in column order
-    # columns with a point mass at 0 (``ColumnSpec.zero_mass``): whether each cell is nonzero
-    # (n, n_zero) {0, 1}, and where a numeric value is observed and nonzero (n, n_num)
-    nonzero: np.ndarray | None = None
-    value_mask: np.ndarray | None = None
+    # columns with a point mass at 0 (``ColumnSpec.zero_mass``): whether each cell is observed
+    # and nonzero, (n, n_zero) {0, 1}; their numeric value counts only there
+    nonzero: np.ndarray
 
     @property
     def n_rows(self) -> int:
@@ -105,7 +104,6 @@ class TableEncoder:
         bins = np.zeros((n, len(self.bin_cols)), dtype=np.float32)
         cat = np.full((n, len(self.cat_cols)), -1, dtype=np.int64)
         nonzero = np.zeros((n, len(self.zero_cols)), dtype=np.float32)
-        value_mask = np.zeros((n, len(self.num_cols)), dtype=bool)
         new_values: dict = {}
         for j, spec in enumerate(self.specs):
             col = df.iloc[:, j]
@@ -127,7 +125,6 @@ class TableEncoder:
                 values = self._forward_transform(np.where(observed, values, 0.0), spec)
                 z = (values - spec.mean) / spec.std
                 num[:, self.num_cols.index(j)] = np.where(has_value, z, 0.0)
-                value_mask[:, self.num_cols.index(j)] = has_value
             else:
                 raw = col.to_numpy(dtype=object)
                 # a hash lookup of every cell at once (equal values match across int, float, bool
@@ -152,7 +149,7 @@ class TableEncoder:
             detail = "; ".join(f"{k!r}: {list(map(str, v))}" for k, v in new_values.items())
             warnings.warn(f"categories not seen during fit are treated as missing and imputed ({detail})",
                           UserWarning, stacklevel=3)
-        return EncodedTable(num=num, bin=bins, cat=cat, mask=mask, nonzero=nonzero, value_mask=value_mask)
+        return EncodedTable(num=num, bin=bins, cat=cat, mask=mask, nonzero=nonzero)
 
     def bin_edges(self, enc: EncodedTable, steps: dict[int, float]) -> np.ndarray:
         """Edges of the bin [x - step/2, x + step/2] around each numeric cell, in the standardized
