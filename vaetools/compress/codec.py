@@ -6,7 +6,9 @@ binary cells the rank of the true value in the decoder's ordering, with the deco
 probabilities, so categories round-trip exactly; for numeric columns with an error bound, the
 residual quantized with step 2*bound (an odd integer step for integer columns), with the
 decoder's probability mass in each residual bin, so every decoded value lies within the bound;
-and the positions of missing cells. Each stream keeps whichever codes it smaller: that
+and the positions of missing cells. A decoder with an autoregressive branch predicts the columns
+one at a time in its coding order, each given the values decoded before it (``predict_columns``),
+at compression as at decompression. Each stream keeps whichever codes it smaller: that
 per-cell model or a static histogram (or Laplace) in the header. The decoder runs on the CPU in
 float64 from the weights stored in the file (int8 matrices with per-row scales, fp16 vectors),
 at compression and decompression alike, so both sides compute the same predictions on any machine.
@@ -23,6 +25,7 @@ import torch
 from scipy import special
 
 from vaetools.model import MaskedVAE
+from vaetools.model.vae import Batch
 from vaetools.tabular import ColumnSpec, TableEncoder
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
@@ -41,24 +44,29 @@ _CHOICE_ROWS = 20_000  # rows sampled to choose between per-cell and static entr
 def decoder_state(model: MaskedVAE) -> dict[str, torch.Tensor]:
     """What decompression needs of the model: the decoder (and Student-t degrees of freedom)."""
     return {k: v.detach().cpu() for k, v in model.state_dict().items()
-            if k.startswith("decoder.") or k == "df_raw"}
+            if k.startswith(("decoder.", "decoder_ar.")) or k == "df_raw"}
 
 
-def pack_weights(state: dict[str, torch.Tensor]) -> tuple[bytes, list]:
+def pack_weights(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor] | None = None
+                 ) -> tuple[bytes, list]:
     """Weight matrices as int8 with one fp16 scale per output row (max |w| / 127), vectors
     as fp16: the decoder is part of every file, and on small tables (digits: 11 kB of 49 kB in
-    fp16) its bytes decide whether the model pays for itself. The codec only ever runs the
-    decoder from these rounded weights, so rounding costs some prediction quality, never
-    correctness."""
+    fp16) its bytes decide whether the model pays for itself. Of a masked matrix
+    (``MaskedVAE.ar_weight_masks``) only the entries its mask keeps are stored ("i8m"). The
+    codec only ever runs the decoder from these rounded weights, so rounding costs some
+    prediction quality, never correctness."""
+    masks = masks or {}
     layout, blobs = [], []
     for name, t in state.items():
         arr = t.numpy().astype(np.float64)
         if arr.ndim == 2:
+            keep = masks[name].numpy() if name in masks else np.ones(arr.shape, dtype=bool)
+            arr = np.where(keep, arr, 0.0)
             scale = (np.abs(arr).max(axis=1) / 127.0).astype("<f2")  # a value rounded up clips below
             safe = np.where(scale > 0, scale, 1.0).astype(np.float64)[:, None]
             codes = np.clip(np.rint(arr / safe), -127, 127).astype(np.int8)
-            layout.append([name, list(arr.shape), "i8"])
-            blobs += [scale.tobytes(), codes.tobytes()]
+            layout.append([name, list(arr.shape), "i8m" if name in masks else "i8"])
+            blobs += [scale.tobytes(), codes[keep].tobytes()]
         else:
             layout.append([name, list(arr.shape), "f2"])
             blobs.append(arr.astype("<f2").tobytes())
@@ -71,19 +79,30 @@ def _take(blob: bytes, pos: int, n: int) -> bytes:
     return blob[pos:pos + n]
 
 
-def unpack_weights(blob: bytes, layout: list) -> dict[str, torch.Tensor]:
-    """Inverse of ``pack_weights``; format 1 files list [name, shape] and hold fp16 only."""
+def unpack_weights(blob: bytes, layout: list, masks: dict[str, torch.Tensor] | None = None
+                   ) -> dict[str, torch.Tensor]:
+    """Inverse of ``pack_weights``, given the same ``masks``; format 1 files list
+    [name, shape] and hold fp16 only."""
+    masks = masks or {}
     out, pos = {}, 0
     for entry in layout:
         name, shape = entry[0], [int(v) for v in entry[1]]
         kind = entry[2] if len(entry) > 2 else "f2"
         size = int(np.prod(shape))
-        if kind == "i8" and len(shape) == 2:
+        if kind in ("i8", "i8m") and len(shape) == 2:
+            if kind == "i8m":
+                if name not in masks or list(masks[name].shape) != shape:
+                    raise container.VTZError(f"corrupted file: no mask of shape {shape} for weights {name!r}")
+                keep = masks[name].numpy()
+            else:
+                keep = np.ones(shape, dtype=bool)
             scale = np.frombuffer(_take(blob, pos, 2 * shape[0]), dtype="<f2").astype(np.float64)
             pos += 2 * shape[0]
-            codes = np.frombuffer(_take(blob, pos, size), dtype=np.int8).astype(np.float64).reshape(shape)
-            pos += size
-            arr = codes * scale[:, None]
+            n_kept = int(keep.sum())
+            arr = np.zeros(shape)
+            arr[keep] = np.frombuffer(_take(blob, pos, n_kept), dtype=np.int8).astype(np.float64)
+            pos += n_kept
+            arr *= scale[:, None]
         elif kind == "f2":
             arr = np.frombuffer(_take(blob, pos, 2 * size), dtype="<f2").astype(np.float64).reshape(shape)
             pos += 2 * size
@@ -93,13 +112,16 @@ def unpack_weights(blob: bytes, layout: list) -> dict[str, torch.Tensor]:
     return out
 
 
-def float64_decoder(model_cfg: dict, state: dict[str, torch.Tensor]) -> MaskedVAE:
-    """The model as decompression sees it: float64 on the CPU, from the weights the file stores."""
+def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
+    """The model as decompression sees it: float64 on the CPU, from the weights the file stores
+    (``blob`` and its ``layout``, from ``pack_weights``)."""
     model = MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
                       latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
-                      likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"]).double()
+                      likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"],
+                      ar_hidden=model_cfg.get("ar_hidden", 0), ar_order=model_cfg.get("ar_order"),
+                      ar_inputs=model_cfg.get("ar_inputs")).double()
     current = model.state_dict()
-    for name, t in state.items():
+    for name, t in unpack_weights(blob, layout, model.ar_weight_masks()).items():
         current[name] = t.to(torch.float64)
     model.load_state_dict(current)
     return model.eval()
@@ -110,14 +132,91 @@ def _rank_order(probs: np.ndarray) -> np.ndarray:
     return np.argsort(-probs, axis=1, kind="stable")
 
 
-def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray) -> dict:
+def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray, context: torch.Tensor | None = None) -> dict:
     z = torch.from_numpy(y.astype(np.float64) * step)
     with torch.no_grad():
-        p = model.decode(z.unsqueeze(0))
+        p = model.decode(z.unsqueeze(0), context)
     out = {} if model.df_raw is None else {"df": (torch.nn.functional.softplus(model.df_raw) + 3.0).numpy()}
     return out | {"loc": p["loc"][0].numpy(), "scale": p["scale"][0].numpy(),
             "prob1": torch.sigmoid(p["bin_logit"][0]).numpy(),
             "cats": [torch.softmax(p["cat_logit"][0][:, sl], -1).numpy() for sl in model.cat_slices()]}
+
+
+def model_columns(enc_obj: TableEncoder) -> list[int]:
+    """Position in the schema of each of the model's columns (numeric, binary, categorical)."""
+    return enc_obj.num_cols + enc_obj.bin_cols + enc_obj.cat_cols
+
+
+class DecodedSoFar:
+    """The values of the columns decoded so far, in the layout the autoregressive branch reads
+    (``MaskedVAE.encoder_input``); columns not yet decoded count as missing."""
+
+    def __init__(self, enc_obj: TableEncoder, n_rows: int, dtype=np.float64):
+        self.enc, self.dtype = enc_obj, dtype
+        self.num = np.zeros((n_rows, len(enc_obj.num_cols)), dtype=dtype)
+        self.bin = np.zeros((n_rows, len(enc_obj.bin_cols)), dtype=dtype)
+        self.cat = np.full((n_rows, len(enc_obj.cat_cols)), -1, dtype=np.int64)
+        self.m_num, self.m_bin = np.zeros_like(self.num), np.zeros_like(self.bin)
+        self.m_cat = np.zeros(self.cat.shape, dtype=dtype)
+
+    def reveal(self, j: int, values: np.ndarray, observed: np.ndarray) -> None:
+        """Column j is decoded: ``values`` in its units (numeric) or as codes (the others)."""
+        spec, enc = self.enc.specs[j], self.enc
+        if spec.kind in NUMERIC_KINDS:
+            k = enc.num_cols.index(j)
+            x = np.where(observed, values, 0.0)
+            if spec.lower is not None:  # what the model saw at fit lies in the observed range
+                x = np.clip(x, spec.lower, spec.upper)
+            self.num[:, k] = np.where(observed, enc.standardize(j, x), 0.0)
+            self.m_num[:, k] = observed
+        elif spec.kind == "binary":
+            c = enc.bin_cols.index(j)
+            self.bin[:, c], self.m_bin[:, c] = np.where(observed, values, 0), observed
+        else:
+            c = enc.cat_cols.index(j)
+            self.cat[:, c], self.m_cat[:, c] = np.where(observed, values, -1), observed
+
+    def features(self, model: MaskedVAE, device=None) -> torch.Tensor:
+        t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+        return model.encoder_input(Batch(num=t(self.num), bin=t(self.bin), cat=t(self.cat), m_num=t(self.m_num),
+                                         m_bin=t(self.m_bin), m_cat=t(self.m_cat)))
+
+
+def _take_column(pred: dict, new: dict, enc_obj: TableEncoder, j: int) -> dict:
+    """``pred`` with column j's predictions replaced by those in ``new``."""
+    kind = enc_obj.specs[j].kind
+    if kind in NUMERIC_KINDS:
+        k = enc_obj.num_cols.index(j)
+        pred["loc"][:, k], pred["scale"][:, k] = new["loc"][:, k], new["scale"][:, k]
+    elif kind == "binary":
+        c = enc_obj.bin_cols.index(j)
+        pred["prob1"][:, c] = new["prob1"][:, c]
+    else:
+        c = enc_obj.cat_cols.index(j)
+        pred["cats"][c] = new["cats"][c]
+    return pred
+
+
+def predict_columns(model: MaskedVAE, enc_obj: TableEncoder, y: np.ndarray, step: np.ndarray,
+                    observed: np.ndarray, decode_column) -> dict:
+    """The decoder's predictions for every column, made in the model's coding order:
+    ``decode_column(j, pred)`` returns column j's decoded values (its units for numeric columns,
+    codes for the others) from the predictions in ``pred``, and with an autoregressive branch
+    those values condition the columns after it. Compression and decompression both run this
+    sequence, so they see the same predictions."""
+    columns = model_columns(enc_obj)
+    if model.decoder_ar is None:
+        pred = _predict(model, y, step)
+        for j in columns:
+            decode_column(j, pred)
+        return pred
+    so_far, pred = DecodedSoFar(enc_obj, len(y)), None
+    for c in model.ar_order:
+        j = columns[c]
+        new = _predict(model, y, step, so_far.features(model))
+        pred = new if pred is None else _take_column(pred, new, enc_obj, j)
+        so_far.reveal(j, decode_column(j, pred), observed[:, j])
+    return pred
 
 
 def _cell_context(name: str, enc_obj: TableEncoder, pred: dict, bounds: dict, model) -> tuple:
@@ -232,39 +331,45 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     step = comp.latent_step_
     y = np.rint(mu / step).astype(np.int64)
     state = decoder_state(comp.model_)
-    weights, layout = pack_weights(state)
+    weights, layout = pack_weights(state, comp.model_.ar_weight_masks())
     model_cfg = comp._model_config()
-    decoder = float64_decoder(model_cfg, unpack_weights(weights, layout))
-    pred = _predict(decoder, y, step)
-    loc, prob1, cats = pred["loc"], pred["prob1"], pred["cats"]
+    decoder = float64_decoder(model_cfg, weights, layout)
 
     mask = table.mask
-    mask_cols = [j for j in range(len(specs)) if not mask[:, j].all()]
     streams: dict[str, np.ndarray] = {}  # name -> per-row symbol arrays (n,) for chunking
     observed_rows: dict[str, np.ndarray] = {}  # name -> rows whose symbol is stored
-    for j in mask_cols:
-        streams[f"mask/{j}"] = (~mask[:, j]).astype(np.int64)
-        observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
-    for c, j in enumerate(enc_obj.bin_cols):
-        true = table.bin[:, c].astype(np.int64)
-        guess = (prob1[:, c] > 0.5).astype(np.int64)
-        streams[f"rank/{j}"] = (true != guess).astype(np.int64)
-        observed_rows[f"rank/{j}"] = mask[:, j]
-    for c, j in enumerate(enc_obj.cat_cols):
-        order = _rank_order(cats[c])
-        true = np.maximum(table.cat[:, c], 0)
-        streams[f"rank/{j}"] = np.argmax(order == true[:, None], axis=1).astype(np.int64)
-        observed_rows[f"rank/{j}"] = mask[:, j]
+    for j in range(len(specs)):
+        if not mask[:, j].all():
+            streams[f"mask/{j}"] = (~mask[:, j]).astype(np.int64)
+            observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
-    for j in bounds:
-        k = enc_obj.num_cols.index(j)
-        base = enc_obj.numeric_to_original(j, loc[:, k])
-        col = modelled.iloc[:, j]
-        truth = pd.to_numeric(col).to_numpy(dtype=np.float64, na_value=np.nan)
-        s = bound_steps[j]["step"]
-        q = np.where(mask[:, j], np.rint((np.nan_to_num(truth) - base) / s), 0).astype(np.int64)
-        streams[f"resid/{j}"] = q
-        observed_rows[f"resid/{j}"] = mask[:, j]
+
+    def symbols(j: int, pred: dict) -> np.ndarray:
+        """Column j's stream (the rank of each true category, or each residual), and its values
+        as decompression will decode them."""
+        obs, kind = mask[:, j], specs[j].kind
+        if kind in NUMERIC_KINDS:
+            base = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
+            if j not in bounds:
+                return base
+            truth = pd.to_numeric(modelled.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
+            s = bound_steps[j]["step"]
+            q = np.where(obs, np.rint((np.nan_to_num(truth) - base) / s), 0).astype(np.int64)
+            streams[f"resid/{j}"], observed_rows[f"resid/{j}"] = q, obs
+            return base + q * s
+        if kind == "binary":
+            c = enc_obj.bin_cols.index(j)
+            true = table.bin[:, c].astype(np.int64)
+            streams[f"rank/{j}"] = (true != (pred["prob1"][:, c] > 0.5)).astype(np.int64)
+            observed_rows[f"rank/{j}"] = obs
+            return true
+        c = enc_obj.cat_cols.index(j)
+        true = np.maximum(table.cat[:, c], 0)
+        streams[f"rank/{j}"] = np.argmax(_rank_order(pred["cats"][c]) == true[:, None], axis=1).astype(np.int64)
+        observed_rows[f"rank/{j}"] = obs
+        return table.cat[:, c]
+
+    pred = predict_columns(decoder, enc_obj, y, step, mask, symbols)
 
     # per stream, the decoder's own per-cell distribution where it codes smaller than a static
     # model; judged on a strided sample of rows, since a per-cell table of residual bins for
@@ -374,7 +479,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         wanted, needed = _select_chunks(reader, n, rows)
         specs = [ColumnSpec.from_dict(d) for d in h["schema"]]
         enc_obj = TableEncoder(specs)
-        model = float64_decoder(h["model"], unpack_weights(reader.weights, h["weights"]))
+        model = float64_decoder(h["model"], reader.weights, h["weights"])
         lat = h["latent"]
         step = np.asarray(lat["step"], dtype=np.float64)
         latents = GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
@@ -387,51 +492,46 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             if len(sections) != 1 + len(h["streams"]):
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
             m = info.rows
+            data = dict(zip(h["streams"], sections[1:]))
+            cols = {}
+
+            def decode_column(j: int, pred: dict) -> np.ndarray:
+                """Column j's values from its stream and the decoder's predictions."""
+                spec, obs = specs[j], observed[:, j]
+
+                def stream(name):
+                    args = _model_args(name, hists[name], enc_obj, pred, bounds, obs)
+                    return hists[name].decode(data[name], *(args or (int(obs.sum()),)))
+
+                if spec.kind in NUMERIC_KINDS:
+                    vals = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
+                    if f"resid/{j}" in data:
+                        vals = vals.copy()
+                        vals[obs] = vals[obs] + stream(f"resid/{j}") * bounds[j]["step"]
+                    cols[j] = np.where(obs, vals, np.nan)
+                    return vals
+                r = stream(f"rank/{j}")
+                if spec.kind == "binary":
+                    code = (pred["prob1"][:, enc_obj.bin_cols.index(j)] > 0.5).astype(np.int64)
+                    code[obs] = np.where(r == 1, 1 - code[obs], code[obs])
+                else:
+                    order = _rank_order(pred["cats"][enc_obj.cat_cols.index(j)])
+                    code = order[:, 0].copy()
+                    code[obs] = order[obs, np.minimum(r, order.shape[1] - 1)]
+                values = np.array(spec.categories, dtype=object)[code]
+                values[~obs] = None
+                cols[j] = values
+                return code
+
             try:
                 y = latents.decode(sections[0], m)
-                pred = _predict(model, y, step)
-                loc, prob1, cats = pred["loc"], pred["prob1"], pred["cats"]
-                streams = [(name, *name.split("/"), data) for name, data in zip(h["streams"], sections[1:])]
-                missing = {j: np.zeros(m, dtype=bool) for j in range(len(specs))}
-                for name, kind, j, data in streams:
-                    if kind == "mask":
-                        missing[int(j)] = hists[name].decode(data, m).astype(bool)
-                decoded = {}  # the other streams hold symbols for observed cells only
-                for name, kind, j, data in streams:
-                    if kind != "mask":
-                        obs = ~missing[int(j)]
-                        args = _model_args(name, hists[name], enc_obj, pred, bounds, obs)
-                        decoded[name] = (obs, hists[name].decode(data, *(args or (int(obs.sum()),))))
-            except (RuntimeError, ValueError, IndexError) as exc:
+                observed = np.ones((m, len(specs)), dtype=bool)
+                for name, section in data.items():
+                    if name.startswith("mask/"):
+                        observed[:, int(name.split("/")[1])] = ~hists[name].decode(section, m).astype(bool)
+                predict_columns(model, enc_obj, y, step, observed, decode_column)
+            except (RuntimeError, ValueError, IndexError, KeyError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
-            cols = {}
-            for j, spec in enumerate(specs):
-                obs = ~missing[j]
-                if spec.kind in NUMERIC_KINDS:
-                    k = enc_obj.num_cols.index(j)
-                    vals = enc_obj.numeric_to_original(j, loc[:, k])
-                    if f"resid/{j}" in decoded:
-                        o, q = decoded[f"resid/{j}"]
-                        vals = vals.copy()
-                        vals[o] = vals[o] + q * bounds[j]["step"]
-                    vals = np.where(obs, vals, np.nan)
-                    cols[j] = vals
-                else:
-                    if spec.kind == "binary":
-                        c = enc_obj.bin_cols.index(j)
-                        pred = (prob1[:, c] > 0.5).astype(np.int64)
-                        o, r = decoded[f"rank/{j}"]
-                        code = pred.copy()
-                        code[o] = np.where(r == 1, 1 - pred[o], pred[o])
-                    else:
-                        c = enc_obj.cat_cols.index(j)
-                        order = _rank_order(cats[c])
-                        o, r = decoded[f"rank/{j}"]
-                        code = order[:, 0].copy()
-                        code[o] = order[o, np.minimum(r, order.shape[1] - 1)]
-                    values = np.array(spec.categories, dtype=object)[code]
-                    values[~obs] = None
-                    cols[j] = values
             block = {}
             spec_iter = iter(range(len(specs)))
             for col in h["columns"]:

@@ -21,6 +21,7 @@ from vaetools.training import to_batch
 from . import codec, container
 
 _CHUNK = 8192
+_AUTOREGRESSIVE_CELLS = 100_000
 
 
 class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVAEBase):
@@ -50,6 +51,12 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         bin it will be stored in, the exact cost of coding it. None trains on densities.
     error_mode : {"relative", "absolute"}, default="relative"
         How ``error_bound`` is read: a share of each column's range, or in its units.
+    autoregressive : bool or "auto", default="auto"
+        Also condition each column on the columns decoded before it (categorical and binary
+        columns first, then numeric), through a masked MADE branch beside the decoder, so the
+        code need not carry what those columns already say. "auto" turns it on for tables of
+        100k cells or more, where it pays for its weights (adult at a 1% bound: 6% smaller
+        training loss; abalone and wine: about what its weights cost).
 
     Integer columns decode to whole numbers, so a bound under one unit stores them exactly. To
     trade that for a smaller file, declare them ``column_types={"age": "continuous"}``: they are
@@ -63,10 +70,12 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         "quantization": [Interval(Real, 0, None, closed="neither")],
         "error_bound": [None, Interval(Real, 0, None, closed="neither"), dict],
         "error_mode": [StrOptions({"relative", "absolute"})],
+        "autoregressive": ["boolean", StrOptions({"auto"})],
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes="auto", likelihood="gaussian",
-                 rate_weight=1.0, quantization=1.0, error_bound=None, error_mode="relative", batch_size=None,
+                 rate_weight=1.0, quantization=1.0, error_bound=None, error_mode="relative", autoregressive="auto",
+                 batch_size=None,
                  learning_rate=3e-3, max_epochs="auto", patience=12, validation_fraction=0.0,
                  column_types=None, max_categories=100,
                  device="auto", random_state=None, verbose=0):
@@ -78,6 +87,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.quantization = quantization
         self.error_bound = error_bound
         self.error_mode = error_mode
+        self.autoregressive = autoregressive
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
@@ -95,6 +105,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X)
+        self.autoregressive_ = (frame.size >= _AUTOREGRESSIVE_CELLS if self.autoregressive == "auto"
+                                else bool(self.autoregressive))
         self._fit_core(frame, k=1, beta=self.rate_weight)
         self._n_features_out = self.latent_dim
         self.latent_mean_ = self.model_.prior_loc.detach().double().cpu().numpy()
@@ -103,7 +115,18 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         return self
 
     def _build_model(self, hidden: tuple[int, ...]) -> MaskedVAE:
-        return super()._build_model(hidden, latent_step=float(self.quantization))
+        enc = self.encoder_
+        n_num, n_cols = len(enc.num_cols), len(enc.num_cols) + enc.n_bin_channels + len(enc.cat_sizes)
+        # categorical and binary columns first: cheap to condition on, and the numeric columns,
+        # whose residuals cost the most, then see all of them
+        order = list(range(n_num, n_cols)) + list(range(n_num))
+        # a numeric column fitted without a bound decodes to an estimate, not to its value: the
+        # columns after it do not read it
+        bounded = codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
+        inputs = [k for k, j in enumerate(enc.num_cols) if j in bounded] + list(range(n_num, n_cols))
+        return super()._build_model(hidden, latent_step=float(self.quantization),
+                                    ar_hidden=hidden[-1] if self.autoregressive_ else 0, ar_order=order,
+                                    ar_inputs=inputs)
 
     # the file holds the training data itself: no held-out data to stop on, and every epoch
     # that lowers the loss makes the file smaller
@@ -126,7 +149,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         m = self.model_
         return {"n_num": m.n_num, "n_bin": m.n_bin, "cat_sizes": m.cat_sizes, "latent_dim": m.latent_dim,
                 "hidden": list(m.hidden), "likelihood": m.likelihood,
-                "min_scale": m.min_scale.tolist()}
+                "min_scale": m.min_scale.tolist(), "ar_hidden": m.ar_hidden, "ar_order": m.ar_order,
+                "ar_inputs": m.ar_inputs}
 
     def _posterior_means(self, table: EncodedTable) -> np.ndarray:
         """The latent code of each row (before rounding): the encoder's mean, or for a row with
@@ -151,38 +175,47 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         return self._posterior_means(self.encoder_.encode(frame.loc[:, ~self.empty_features_]))
 
     def _decode(self, Z: np.ndarray, sample: bool = False, generator=None) -> pd.DataFrame:
-        enc = self.encoder_
-        z = torch.as_tensor(np.asarray(Z, dtype=np.float32), device=next(self.model_.parameters()).device)
-        with torch.no_grad():
-            p = self.model_.decode(z.unsqueeze(0))
-        loc = p["loc"][0].cpu().numpy()
-        scale = p["scale"][0].cpu().numpy()
-        prob1 = torch.sigmoid(p["bin_logit"][0]).cpu().numpy()
-        cat_probs = [torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy() for sl in self.model_.cat_slices()]
+        """Rows from codes: each column's most probable value (mean for numeric columns), or with
+        ``sample`` a draw from its likelihood; column by column in coding order when the model
+        conditions columns on the ones before them."""
+        enc, model = self.encoder_, self.model_
+        device = next(model.parameters()).device
+        z = torch.as_tensor(np.asarray(Z, dtype=np.float32), device=device).unsqueeze(0)
         rng = np.random.default_rng(generator)
-        cols = {}
-        for j, spec in enumerate(self.schema_):
+        n_rows = z.shape[1]
+        so_far = codec.DecodedSoFar(enc, n_rows, dtype=np.float32)
+        everywhere = np.ones(n_rows, dtype=bool)
+        cols, codes = {}, {}
+        p = None
+        for c in model.ar_order:
+            j = codec.model_columns(enc)[c]
+            if p is None or model.decoder_ar is not None:
+                with torch.no_grad():
+                    p = model.decode(z, so_far.features(model, device) if model.decoder_ar is not None else None)
+            spec = self.schema_[j]
             if spec.kind in ("continuous", "integer"):
                 k = enc.num_cols.index(j)
-                v = loc[:, k] + (scale[:, k] * rng.standard_normal(len(loc)) if sample else 0.0)
-                cols[j] = enc.numeric_to_original(j, v)
+                loc, scale = p["loc"][0, :, k].cpu().numpy(), p["scale"][0, :, k].cpu().numpy()
+                v = loc + (scale * rng.standard_normal(n_rows) if sample else 0.0)
+                cols[j] = codes[j] = enc.numeric_to_original(j, v)
             elif spec.kind == "binary":
-                c = enc.bin_cols.index(j)
-                code = (rng.random(len(loc)) < prob1[:, c]) if sample else (prob1[:, c] > 0.5)
-                cols[j] = np.array(spec.categories, dtype=object)[code.astype(int)]
+                prob1 = torch.sigmoid(p["bin_logit"][0, :, enc.bin_cols.index(j)]).cpu().numpy()
+                codes[j] = ((rng.random(n_rows) < prob1) if sample else (prob1 > 0.5)).astype(int)
+                cols[j] = np.array(spec.categories, dtype=object)[codes[j]]
             else:
-                c = enc.cat_cols.index(j)
-                probs = cat_probs[c]
+                sl = list(model.cat_slices())[enc.cat_cols.index(j)]
+                probs = torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy()
                 if sample:
-                    u = rng.random((len(loc), 1))
-                    code = np.minimum((probs.cumsum(1) < u).sum(1), probs.shape[1] - 1)
+                    u = rng.random((n_rows, 1))
+                    codes[j] = np.minimum((probs.cumsum(1) < u).sum(1), probs.shape[1] - 1)
                 else:
-                    code = probs.argmax(1)
-                cols[j] = np.array(spec.categories, dtype=object)[code]
+                    codes[j] = probs.argmax(1)
+                cols[j] = np.array(spec.categories, dtype=object)[codes[j]]
+            so_far.reveal(j, codes[j], everywhere)
         out = {}
         kept = iter(range(len(self.schema_)))
         for name, empty in zip(self.fit_columns_, self.empty_features_):
-            out[name] = np.full(len(loc), np.nan) if empty else cols[next(kept)]
+            out[name] = np.full(n_rows, np.nan) if empty else cols[next(kept)]
         frame = pd.DataFrame(out)
         for name, dtype in self.fit_dtypes_.items():
             try:

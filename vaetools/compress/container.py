@@ -27,7 +27,9 @@ from pathlib import Path
 
 MAGIC = b"\x89VTZ\r\n\x1a\n"
 TRAILER = b"VTZ-END\x00"
-FORMAT_VERSION = 2  # 2: int8 weight matrices (codec.pack_weights); 1 is still read
+# 2: int8 weight matrices (codec.pack_weights); 3: the decoder's autoregressive branch, its
+# masked matrices stored without their masked-out entries. Older versions are still read.
+FORMAT_VERSION = 3
 FLAG_DEFLATED_HEADER = 1
 
 

@@ -86,7 +86,8 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 class MaskedVAE(nn.Module):
     def __init__(self, n_num: int, n_bin: int, cat_sizes: list[int], latent_dim: int = 8,
                  hidden: tuple[int, ...] = (128, 128), likelihood: str = "gaussian",
-                 min_scale: list[float] | None = None, latent_step: float | None = None):
+                 min_scale: list[float] | None = None, latent_step: float | None = None,
+                 ar_hidden: int = 0, ar_order: list[int] | None = None, ar_inputs: list[int] | None = None):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
@@ -113,6 +114,55 @@ class MaskedVAE(nn.Module):
         if latent_step is not None:
             self.prior_loc = nn.Parameter(torch.zeros(latent_dim))
             self.prior_log_scale = nn.Parameter(torch.full((latent_dim,), math.log(4.0 * latent_step)))
+        self._build_autoregressive(latent_dim, ar_hidden, ar_order, ar_inputs)
+
+    def _build_autoregressive(self, latent_dim: int, ar_hidden: int, ar_order: list[int] | None,
+                              ar_inputs: list[int] | None) -> None:
+        """An optional MADE branch (Germain et al. 2015) that conditions each column's likelihood
+        on the columns before it in ``ar_order`` as well as on the latent, so that what those
+        columns already say need not be paid for again in the latent code (the compressor).
+        Columns are numbered by kind: numeric, then binary, then categorical, as in
+        ``encoder_input``, whose layout is also the branch's input. Only the values of the
+        columns in ``ar_inputs`` (default: all) are read, since training shows the branch the
+        true values and decoding the decoded ones: a numeric column stored without a bound
+        decodes to a mere estimate. Every column's missingness is read."""
+        n_cols = self.n_num + self.n_bin + len(self.cat_sizes)
+        self.ar_order = list(range(n_cols)) if ar_order is None else [int(c) for c in ar_order]
+        if sorted(self.ar_order) != list(range(n_cols)):
+            raise ValueError(f"ar_order must be a permutation of 0..{n_cols - 1}, got {ar_order}")
+        self.ar_inputs = list(range(n_cols)) if ar_inputs is None else sorted(int(c) for c in ar_inputs)
+        self.ar_hidden = int(ar_hidden) if n_cols > 1 else 0
+        self.decoder_ar = None
+        if not self.ar_hidden:
+            return
+        n, nb = self.n_num, self.n_bin
+        cat_col = torch.repeat_interleave(torch.arange(len(self.cat_sizes)),
+                                          torch.tensor(self.cat_sizes, dtype=torch.int64)) + n + nb
+        in_col = torch.cat([torch.arange(n + nb), cat_col, torch.arange(n_cols)])  # values, one-hots, masks
+        out_col = torch.cat([torch.arange(n), torch.arange(n), torch.arange(n, n + nb), cat_col])  # loc, scale, bin, cat
+        rank = torch.empty(n_cols, dtype=torch.int64)
+        rank[torch.tensor(self.ar_order)] = torch.arange(n_cols)
+        # MADE degrees: a hidden unit of degree d sees the columns of rank < d; a column of rank r
+        # sees the hidden units of degree <= r, hence only columns before it
+        hid_deg = 1 + torch.arange(self.ar_hidden) % (n_cols - 1)
+        self.decoder_ar = nn.ModuleDict({
+            "hidden": nn.Linear(len(in_col), self.ar_hidden),
+            "latent": nn.Linear(latent_dim, self.ar_hidden, bias=False),
+            "out": nn.Linear(self.ar_hidden, len(out_col), bias=False),
+        })
+        readable = torch.ones(len(in_col), dtype=torch.bool)
+        readable[:n + nb + sum(self.cat_sizes)] = torch.isin(in_col[:n + nb + sum(self.cat_sizes)],
+                                                             torch.tensor(self.ar_inputs, dtype=torch.int64))
+        mask_hidden = (rank[in_col][None, :] < hid_deg[:, None]) & readable[None, :]
+        self.register_buffer("ar_mask_hidden", mask_hidden.float(), persistent=False)
+        self.register_buffer("ar_mask_out", (hid_deg[None, :] <= rank[out_col][:, None]).float(), persistent=False)
+
+    def ar_weight_masks(self) -> dict[str, torch.Tensor]:
+        """The autoregressive branch's masked weights by state-dict name: only the entries where
+        the mask is True take part (and need storing)."""
+        if self.decoder_ar is None:
+            return {}
+        return {"decoder_ar.hidden.weight": self.ar_mask_hidden > 0, "decoder_ar.out.weight": self.ar_mask_out > 0}
 
     # ------------------------------------------------------------------ networks
     def encoder_input(self, b: Batch) -> torch.Tensor:
@@ -129,8 +179,16 @@ class MaskedVAE(nn.Module):
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
 
-    def decode(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+    def decode(self, z: torch.Tensor, context: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Likelihood parameters given latents z (..., B, d) and, for a model with an
+        autoregressive branch, ``context`` (B, features): ``encoder_input`` of the row's values,
+        of which each column sees only those before it in ``ar_order``."""
         out = self.decoder(z)
+        if self.decoder_ar is not None and context is not None:
+            ar = self.decoder_ar
+            a = F.silu(F.linear(context, ar["hidden"].weight * self.ar_mask_hidden, ar["hidden"].bias)
+                       + ar["latent"](z))
+            out = out + F.linear(a, ar["out"].weight * self.ar_mask_out)
         n, nb = self.n_num, self.n_bin
         return {"loc": out[..., :n], "scale": F.softplus(out[..., n:2 * n]) + self.min_scale,
                 "bin_logit": out[..., 2 * n:2 * n + nb], "cat_logit": out[..., 2 * n + nb:]}
@@ -229,7 +287,8 @@ class MaskedVAE(nn.Module):
         coding achieves, this is the size the file will have."""
         mu, _ = self.encode(b)
         y = mu + (torch.rand_like(mu) - 0.5) * self.latent_step
-        loglik = self.log_likelihood(self.decode(y.unsqueeze(0)), b)[0]
+        context = self.encoder_input(b) if self.decoder_ar is not None else None
+        loglik = self.log_likelihood(self.decode(y.unsqueeze(0), context), b)[0]
         return (beta * self.latent_rate(y) - loglik).mean()
 
     @torch.no_grad()
@@ -239,7 +298,7 @@ class MaskedVAE(nn.Module):
         The early-stopping score: it measures imputation, and unlike the held-out likelihood it
         does not blow up when a column has point masses."""
         mu, _ = self.encode(b)
-        p = self.decode(mu.unsqueeze(0))
+        p = self.decode(mu.unsqueeze(0), self.encoder_input(b) if self.decoder_ar is not None else None)
         err = (((p["loc"][0] - held.num) ** 2) * held.m_num).sum()
         if self.n_bin:
             prob1 = torch.sigmoid(p["bin_logit"][0])

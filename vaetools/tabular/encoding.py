@@ -122,8 +122,7 @@ class TableEncoder:
                     is_nonzero = observed & (np.nan_to_num(values) != 0)
                     nonzero[:, self.zero_cols.index(j)] = is_nonzero
                     has_value = is_nonzero
-                values = self._forward_transform(np.where(observed, values, 0.0), spec)
-                z = (values - spec.mean) / spec.std
+                z = self.standardize(j, np.where(observed, values, 0.0))
                 num[:, self.num_cols.index(j)] = np.where(has_value, z, 0.0)
             else:
                 raw = col.to_numpy(dtype=object)
@@ -150,6 +149,11 @@ class TableEncoder:
             warnings.warn(f"categories not seen during fit are treated as missing and imputed ({detail})",
                           UserWarning, stacklevel=3)
         return EncodedTable(num=num, bin=bins, cat=cat, mask=mask, nonzero=nonzero)
+
+    def standardize(self, j: int, values: np.ndarray) -> np.ndarray:
+        """Values of numeric column j (its units) in the standardized units the model sees."""
+        spec = self.specs[j]
+        return (self._forward_transform(values, spec) - spec.mean) / spec.std
 
     def bin_edges(self, enc: EncodedTable, steps: dict[int, float]) -> np.ndarray:
         """Edges of the bin [x - step/2, x + step/2] around each numeric cell, in the standardized
