@@ -344,32 +344,42 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
 
-    def symbols(j: int, pred: dict) -> np.ndarray:
-        """Column j's stream (the rank of each true category, or each residual), and its values
-        as decompression will decode them."""
-        obs, kind = mask[:, j], specs[j].kind
-        if kind in NUMERIC_KINDS:
-            base = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
-            if j not in bounds:
-                return base
-            truth = pd.to_numeric(modelled.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan)
-            s = bound_steps[j]["step"]
-            q = np.where(obs, np.rint((np.nan_to_num(truth) - base) / s), 0).astype(np.int64)
-            streams[f"resid/{j}"], observed_rows[f"resid/{j}"] = q, obs
-            return base + q * s
-        if kind == "binary":
-            c = enc_obj.bin_cols.index(j)
-            true = table.bin[:, c].astype(np.int64)
-            streams[f"rank/{j}"] = (true != (pred["prob1"][:, c] > 0.5)).astype(np.int64)
-            observed_rows[f"rank/{j}"] = obs
-            return true
-        c = enc_obj.cat_cols.index(j)
-        true = np.maximum(table.cat[:, c], 0)
-        streams[f"rank/{j}"] = np.argmax(_rank_order(pred["cats"][c]) == true[:, None], axis=1).astype(np.int64)
-        observed_rows[f"rank/{j}"] = obs
-        return table.cat[:, c]
+    truths = {j: pd.to_numeric(modelled.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan) for j in bounds}
+    pieces: dict[str, list[np.ndarray]] = {}
 
-    pred = predict_columns(decoder, enc_obj, y, step, mask, symbols)
+    def symbols(rows: slice):
+        def column(j: int, pred: dict) -> np.ndarray:
+            """Column j's symbols in ``rows`` (the rank of each true category, or each residual),
+            kept in ``pieces``; returns its values as decompression will decode them."""
+            obs, kind = mask[rows, j], specs[j].kind
+            if kind in NUMERIC_KINDS:
+                base = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
+                if j not in bounds:
+                    return base
+                s = bound_steps[j]["step"]
+                q = np.where(obs, np.rint((np.nan_to_num(truths[j][rows]) - base) / s), 0).astype(np.int64)
+                pieces.setdefault(f"resid/{j}", []).append(q)
+                return base + q * s
+            if kind == "binary":
+                c = enc_obj.bin_cols.index(j)
+                true = table.bin[rows, c].astype(np.int64)
+                pieces.setdefault(f"rank/{j}", []).append((true != (pred["prob1"][:, c] > 0.5)).astype(np.int64))
+                return true
+            c = enc_obj.cat_cols.index(j)
+            true = np.maximum(table.cat[rows, c], 0)
+            rank = np.argmax(_rank_order(pred["cats"][c]) == true[:, None], axis=1).astype(np.int64)
+            pieces.setdefault(f"rank/{j}", []).append(rank)
+            return table.cat[rows, c]
+        return column
+
+    # chunk by chunk, as decompression will run it, so that both sides do the same arithmetic
+    preds = [predict_columns(decoder, enc_obj, y[rows], step, mask[rows], symbols(rows))
+             for rows in (slice(a, min(n, a + chunk_rows)) for a in range(0, max(n, 1), chunk_rows))]
+    pred = preds[0] | {key: np.concatenate([p[key] for p in preds]) for key in ("loc", "scale", "prob1")} \
+        | {"cats": [np.concatenate([p["cats"][c] for p in preds]) for c in range(len(enc_obj.cat_cols))]}
+    for name, parts in pieces.items():
+        streams[name] = np.concatenate(parts)
+        observed_rows[name] = mask[:, int(name.split("/")[1])]
 
     # per stream, the decoder's own per-cell distribution where it codes smaller than a static
     # model; judged on a strided sample of rows, since a per-cell table of residual bins for
