@@ -192,7 +192,8 @@ def cmd_info(args) -> int:
     b = facts["bytes"]
     print(f"{facts['path']}: .vtz format version {facts['format_version']}")
     print(f"rows {facts['rows']}, columns {facts['columns']}, chunks {facts['chunks']}, "
-          f"latent size {facts['latent_dim']}")
+          f"latent size {facts['latent_dim']}" + (", columns conditioned on earlier columns"
+                                                   if facts["autoregressive"] else ""))
     print(f"bytes: total {b['total']}, decoder weights {b['decoder_weights']}, row chunks {b['chunks']}, "
           f"header and index {b['total'] - b['decoder_weights'] - b['chunks']}")
     print(f"bits per value: {facts['bits_per_value']:.3f}")

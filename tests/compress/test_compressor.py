@@ -304,6 +304,7 @@ def test_autoregressive_file_round_trips_and_conditions_on_earlier_columns(tmp_p
         assert comp.autoregressive_ is ar
         path = tmp_path / f"{ar}.vtz"
         sizes[ar] = comp.compress(df, path, chunk_rows=512)["total"]
+        assert info(path)["autoregressive"] is ar
         back = decompress(path)
         for c in df.columns[:6]:
             span = df[c].max() - df[c].min()
@@ -315,3 +316,13 @@ def test_autoregressive_file_round_trips_and_conditions_on_earlier_columns(tmp_p
         assert list(comp.sample(5, random_state=0).columns) == list(df.columns)
         assert comp.inverse_transform(comp.transform(df)).shape == df.shape
     assert sizes[True] < 0.9 * sizes[False]  # 7.9 kB against 9.3 kB when written
+
+
+@pytest.mark.parametrize("rows,bound,expected", [(20_000, 0.01, True), (19_999, 0.01, False), (20_000, None, False)])
+def test_autoregressive_auto_is_on_for_large_tables_fitted_with_a_bound(rows, bound, expected):
+    # its weights are a fixed cost that only pays over many rows; without a bound the numeric
+    # columns decode to estimates the later columns cannot lean on
+    df = pd.DataFrame({"x": np.arange(rows, dtype=float), "c": np.array(["a", "b"], dtype=object)[np.arange(rows) % 2]})
+    comp = VAECompressor(error_bound=bound, max_epochs=1, hidden_sizes=(8,), random_state=0).fit(df)
+    assert comp.autoregressive_ is expected
+    assert (comp.model_.decoder_ar is not None) is expected

@@ -152,7 +152,7 @@ class DecodedSoFar:
     (``MaskedVAE.encoder_input``); columns not yet decoded count as missing."""
 
     def __init__(self, enc_obj: TableEncoder, n_rows: int, dtype=np.float64):
-        self.enc, self.dtype = enc_obj, dtype
+        self.enc = enc_obj
         self.num = np.zeros((n_rows, len(enc_obj.num_cols)), dtype=dtype)
         self.bin = np.zeros((n_rows, len(enc_obj.bin_cols)), dtype=dtype)
         self.cat = np.full((n_rows, len(enc_obj.cat_cols)), -1, dtype=np.int64)
@@ -572,5 +572,6 @@ def file_info(src) -> dict:
                 "bytes": {"total": size, "header": reader.header_bytes, "decoder_weights": len(reader.weights),
                           "chunks": reader.chunk_bytes},
                 "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],
+                "autoregressive": bool(h["model"].get("ar_hidden", 0)),
                 "bits_per_value": 8 * size / max(n * ncol, 1),
                 "error_bounds": {h["schema"][int(j)]["name"]: b["absolute"] for j, b in h["bounds"].items()}}

@@ -191,9 +191,10 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         so_far = codec.DecodedSoFar(enc, n_rows, dtype=np.float32)
         everywhere = np.ones(n_rows, dtype=bool)
         cols, codes = {}, {}
+        columns, cat_slices = codec.model_columns(enc), list(model.cat_slices())
         p = None
         for c in model.ar_order:
-            j = codec.model_columns(enc)[c]
+            j = columns[c]
             if p is None or model.decoder_ar is not None:
                 with torch.no_grad():
                     p = model.decode(z, so_far.features(model, device) if model.decoder_ar is not None else None)
@@ -208,7 +209,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                 codes[j] = ((rng.random(n_rows) < prob1) if sample else (prob1 > 0.5)).astype(int)
                 cols[j] = np.array(spec.categories, dtype=object)[codes[j]]
             else:
-                sl = list(model.cat_slices())[enc.cat_cols.index(j)]
+                sl = cat_slices[enc.cat_cols.index(j)]
                 probs = torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy()
                 if sample:
                     u = rng.random((n_rows, 1))
