@@ -156,7 +156,8 @@ def cmd_compress(args) -> int:
     comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
                          error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
                          max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
-                         column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1)
+                         column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1,
+                         autoregressive={"auto": "auto", "on": True, "off": False}[args.autoregressive])
     print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
     comp.fit(df)
     report = comp.compress(df, out, chunk_rows=args.chunk_rows, overwrite=args.overwrite)
@@ -242,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="force column kinds (zip=categorical); an integer column declared continuous "
                         "decodes to floats within the bound")
     p.add_argument("--latent-dim", type=int, default=8)
+    p.add_argument("--autoregressive", choices=["auto", "on", "off"], default="auto",
+                   help="condition each column on those decoded before it (auto: from 20,000 rows, with a bound)")
     p.add_argument("--rate-weight", type=float, default=1.0)
     p.add_argument("--quantization", type=float, default=1.0)
     p.add_argument("--chunk-rows", type=int, default=65536)

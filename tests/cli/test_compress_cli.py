@@ -21,10 +21,12 @@ def csv(tmp_path):
 def test_compress_info_decompress(tmp_path, csv, capsys):
     src, df = csv
     vtz = tmp_path / "t.vtz"
-    assert main(["compress", str(src), "-o", str(vtz), "--error-bound", "0.01", "--epochs", "20", "-q"]) == 0
+    assert main(["compress", str(src), "-o", str(vtz), "--error-bound", "0.01", "--epochs", "20", "-q",
+                 "--autoregressive", "on"]) == 0
     assert main(["info", str(vtz)]) == 0
     out = capsys.readouterr().out
     assert "rows 300, columns 3" in out and "bits per value" in out and "a: " in out
+    assert "columns conditioned on earlier columns" in out
     back = tmp_path / "back.csv"
     assert main(["decompress", str(vtz), "-o", str(back)]) == 0
     got = pd.read_csv(back)
