@@ -227,22 +227,30 @@ class MaskedVAE(nn.Module):
         # bins far narrower than the scale: the mass is the density times the width
         return torch.where((b - a) < 1e-4, log_density_mass, log_normal_mass(a, b))
 
-    def log_likelihood(self, p: dict, b: Batch, cat_norms: torch.Tensor | None = None) -> torch.Tensor:
+    def log_likelihood(self, p: dict, b: Batch, cat_norms: torch.Tensor | None = None,
+                       stored_weight: float = 1.0) -> torch.Tensor:
         """Sum over observed cells of log p(x | z): shape (k, B). With ``b.num_bin`` the numeric
         cells count the probability mass of their quantization bin (empty bins: the density).
-        ``cat_norms``: ``cat_log_norms`` of the logits, when the caller has them already."""
+        ``cat_norms``: ``cat_log_norms`` of the logits, when the caller has them already.
+        ``stored_weight`` weights the cells a file stores exactly (binary, categorical and binned
+        numeric cells), whose log-probability is their size, against the rest, whose
+        log-density measures the distortion of a value the file does not store."""
         ll_num = self.numeric_log_prob(p, b.num)
+        weight_num = b.m_num
         if b.num_bin is not None:
             binned = b.num_bin[..., 1] > b.num_bin[..., 0]
             ll_num = torch.where(binned, self.binned_log_prob(p, b.num, b.num_bin), ll_num)
-        total = (ll_num * b.m_num).sum(-1)
+            if stored_weight != 1.0:
+                weight_num = b.m_num * torch.where(binned, stored_weight, 1.0)
+        total = (ll_num * weight_num).sum(-1)
+        stored = 0.0
         if self.n_bin:
             ll_bin = -F.binary_cross_entropy_with_logits(
                 p["bin_logit"], b.bin.expand_as(p["bin_logit"]), reduction="none")
-            total = total + (ll_bin * b.m_bin).sum(-1)
+            stored = stored + (ll_bin * b.m_bin).sum(-1)
         if self.cat_sizes:
-            total = total + (self.cat_log_probs(p["cat_logit"], b.cat, cat_norms) * b.m_cat).sum(-1)
-        return total
+            stored = stored + (self.cat_log_probs(p["cat_logit"], b.cat, cat_norms) * b.m_cat).sum(-1)
+        return total + (stored_weight * stored if stored_weight != 1.0 else stored)
 
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
         """logsumexp of each categorical column's logits: (..., n_cat). One call per column: a
@@ -280,15 +288,18 @@ class MaskedVAE(nn.Module):
         return -log_normal_mass((y - half - self.prior_loc) / scale, (y + half - self.prior_loc) / scale).sum(-1)
 
     def rate_distortion_loss(self, b: Batch, beta: float = 1.0) -> torch.Tensor:
-        """Nats per row to store the row: the latent's rate (weighted by ``beta``) plus the cost of
-        the observed cells given it. Rounding is replaced by uniform noise of one step, whose
+        """Nats per row to store the row: the latent's rate plus the cost of the observed cells
+        given it, all weighted by ``beta``, plus the distortion (minus log-density) of numeric
+        cells stored without a bound, which cost nothing in the file. Rounding is replaced by uniform noise of one step, whose
         expected cost matches the rounded code's (Balle et al. 2017). The encoder's mean is the
         code; its variance head goes unused. Unlike the KL of the ELBO, which only bits-back
         coding achieves, this is the size the file will have."""
         mu, _ = self.encode(b)
         y = mu + (torch.rand_like(mu) - 0.5) * self.latent_step
         context = self.encoder_input(b) if self.decoder_ar is not None else None
-        loglik = self.log_likelihood(self.decode(y.unsqueeze(0), context), b)[0]
+        # the loss is beta x (the file's size) + distortion: the code and every stored cell are
+        # size; numeric cells stored without a bound only have a distortion
+        loglik = self.log_likelihood(self.decode(y.unsqueeze(0), context), b, stored_weight=beta)[0]
         return (beta * self.latent_rate(y) - loglik).mean()
 
     @torch.no_grad()
