@@ -116,3 +116,22 @@ def test_autoregressive_branch_ignores_values_outside_ar_inputs_but_reads_their_
     mask_bumped[:, 5] += 5.0  # column 0's mask bit
     assert torch.equal(model.decode(z, value_bumped)["cat_logit"], base["cat_logit"])
     assert not torch.allclose(model.decode(z, mask_bumped)["cat_logit"], base["cat_logit"])
+
+
+def test_rate_weight_weighs_the_whole_file_size_against_the_unstored_distortion():
+    # the code and the categorical cells are bytes in the file; a numeric cell stored without a
+    # bound is not, its log-density is the distortion. rate_weight (beta) scales all the bytes
+    torch.manual_seed(0)
+    model = MaskedVAE(1, 0, [3], latent_dim=2, hidden=(8,), latent_step=1.0)
+    b = Batch(num=torch.randn(5, 1), bin=torch.zeros(5, 0), cat=torch.tensor([[0], [1], [2], [0], [1]]),
+              m_num=torch.ones(5, 1), m_bin=torch.zeros(5, 0), m_cat=torch.ones(5, 1))
+    for beta in (1.0, 0.1):
+        torch.manual_seed(1)
+        loss = model.rate_distortion_loss(b, beta)
+        torch.manual_seed(1)  # the same uniform noise
+        mu, _ = model.encode(b)
+        y = mu + (torch.rand_like(mu) - 0.5) * model.latent_step
+        p = model.decode(y.unsqueeze(0))
+        size = model.latent_rate(y) - model.cat_log_probs(p["cat_logit"], b.cat)[0, :, 0]
+        distortion = -model.numeric_log_prob(p, b.num)[0, :, 0]
+        assert torch.allclose(loss, (beta * size + distortion).mean())
