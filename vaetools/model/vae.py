@@ -136,8 +136,7 @@ class MaskedVAE(nn.Module):
         if not self.ar_hidden:
             return
         n, nb = self.n_num, self.n_bin
-        cat_col = torch.repeat_interleave(torch.arange(len(self.cat_sizes)),
-                                          torch.tensor(self.cat_sizes, dtype=torch.int64)) + n + nb
+        cat_col = self.cat_column_of_logit + n + nb
         in_col = torch.cat([torch.arange(n + nb), cat_col, torch.arange(n_cols)])  # values, one-hots, masks
         out_col = torch.cat([torch.arange(n), torch.arange(n), torch.arange(n, n + nb), cat_col])  # loc, scale, bin, cat
         rank = torch.empty(n_cols, dtype=torch.int64)
@@ -150,9 +149,8 @@ class MaskedVAE(nn.Module):
             "latent": nn.Linear(latent_dim, self.ar_hidden, bias=False),
             "out": nn.Linear(self.ar_hidden, len(out_col), bias=False),
         })
-        readable = torch.ones(len(in_col), dtype=torch.bool)
-        readable[:n + nb + sum(self.cat_sizes)] = torch.isin(in_col[:n + nb + sum(self.cat_sizes)],
-                                                             torch.tensor(self.ar_inputs, dtype=torch.int64))
+        readable = torch.isin(in_col, torch.tensor(self.ar_inputs, dtype=torch.int64))
+        readable[n + nb + sum(self.cat_sizes):] = True  # every column's mask bit
         mask_hidden = (rank[in_col][None, :] < hid_deg[:, None]) & readable[None, :]
         self.register_buffer("ar_mask_hidden", mask_hidden.float(), persistent=False)
         self.register_buffer("ar_mask_out", (hid_deg[None, :] <= rank[out_col][:, None]).float(), persistent=False)
@@ -240,9 +238,7 @@ class MaskedVAE(nn.Module):
         if b.num_bin is not None:
             binned = b.num_bin[..., 1] > b.num_bin[..., 0]
             ll_num = torch.where(binned, self.binned_log_prob(p, b.num, b.num_bin), ll_num)
-            if stored_weight != 1.0:
-                weight_num = b.m_num * torch.where(binned, stored_weight, 1.0)
-        total = (ll_num * weight_num).sum(-1)
+            weight_num = b.m_num * torch.where(binned, stored_weight, 1.0)
         stored = 0.0
         if self.n_bin:
             ll_bin = -F.binary_cross_entropy_with_logits(
@@ -250,7 +246,7 @@ class MaskedVAE(nn.Module):
             stored = stored + (ll_bin * b.m_bin).sum(-1)
         if self.cat_sizes:
             stored = stored + (self.cat_log_probs(p["cat_logit"], b.cat, cat_norms) * b.m_cat).sum(-1)
-        return total + (stored_weight * stored if stored_weight != 1.0 else stored)
+        return (ll_num * weight_num).sum(-1) + stored_weight * stored  # x 1.0 is exact
 
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
         """logsumexp of each categorical column's logits: (..., n_cat). One call per column: a
