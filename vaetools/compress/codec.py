@@ -22,6 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from scipy import special
 
 from vaetools.model import MaskedVAE
@@ -132,14 +133,13 @@ def _rank_order(probs: np.ndarray) -> np.ndarray:
     return np.argsort(-probs, axis=1, kind="stable")
 
 
-def _predict(model: MaskedVAE, y: np.ndarray, step: np.ndarray, context: torch.Tensor | None = None) -> dict:
-    z = torch.from_numpy(y.astype(np.float64) * step)
-    with torch.no_grad():
-        p = model.decode(z.unsqueeze(0), context)
-    out = {} if model.df_raw is None else {"df": (torch.nn.functional.softplus(model.df_raw) + 3.0).numpy()}
-    return out | {"loc": p["loc"][0].numpy(), "scale": p["scale"][0].numpy(),
-            "prob1": torch.sigmoid(p["bin_logit"][0]).numpy(),
-            "cats": [torch.softmax(p["cat_logit"][0][:, sl], -1).numpy() for sl in model.cat_slices()]}
+def _predictions(model: MaskedVAE, p: dict) -> dict:
+    """Decoder outputs ``p`` (one draw) as arrays: numeric loc and scale, binary P(1), and each
+    categorical column's probabilities."""
+    out = {} if model.df_raw is None else {"df": (F.softplus(model.df_raw) + 3.0).cpu().numpy()}
+    return out | {"loc": p["loc"][0].cpu().numpy(), "scale": p["scale"][0].cpu().numpy(),
+                  "prob1": torch.sigmoid(p["bin_logit"][0]).cpu().numpy(),
+                  "cats": [torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy() for sl in model.cat_slices()]}
 
 
 def model_columns(enc_obj: TableEncoder) -> list[int]:
@@ -151,13 +151,13 @@ class DecodedSoFar:
     """The values of the columns decoded so far, in the layout the autoregressive branch reads
     (``MaskedVAE.encoder_input``); columns not yet decoded count as missing."""
 
-    def __init__(self, enc_obj: TableEncoder, n_rows: int, dtype=np.float64):
+    def __init__(self, enc_obj: TableEncoder, n_rows: int):
         self.enc = enc_obj
-        self.num = np.zeros((n_rows, len(enc_obj.num_cols)), dtype=dtype)
-        self.bin = np.zeros((n_rows, len(enc_obj.bin_cols)), dtype=dtype)
+        self.num = np.zeros((n_rows, len(enc_obj.num_cols)))
+        self.bin = np.zeros((n_rows, len(enc_obj.bin_cols)))
         self.cat = np.full((n_rows, len(enc_obj.cat_cols)), -1, dtype=np.int64)
         self.m_num, self.m_bin = np.zeros_like(self.num), np.zeros_like(self.bin)
-        self.m_cat = np.zeros(self.cat.shape, dtype=dtype)
+        self.m_cat = np.zeros(self.cat.shape)
 
     def reveal(self, j: int, values: np.ndarray, observed: np.ndarray) -> None:
         """Column j is decoded: ``values`` in its units (numeric) or as codes (the others)."""
@@ -176,45 +176,55 @@ class DecodedSoFar:
             c = enc.cat_cols.index(j)
             self.cat[:, c], self.m_cat[:, c] = np.where(observed, values, -1), observed
 
-    def features(self, model: MaskedVAE, device=None) -> torch.Tensor:
-        t = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
-        return model.encoder_input(Batch(num=t(self.num), bin=t(self.bin), cat=t(self.cat), m_num=t(self.m_num),
+    def features(self, model: MaskedVAE) -> torch.Tensor:
+        """``encoder_input`` of these values, in the model's dtype and on its device."""
+        param = next(model.parameters())
+        t = lambda a: torch.as_tensor(a, dtype=param.dtype, device=param.device)  # noqa: E731
+        return model.encoder_input(Batch(num=t(self.num), bin=t(self.bin),
+                                         cat=torch.as_tensor(self.cat, device=param.device), m_num=t(self.m_num),
                                          m_bin=t(self.m_bin), m_cat=t(self.m_cat)))
 
 
-def _take_column(pred: dict, new: dict, enc_obj: TableEncoder, j: int) -> dict:
-    """``pred`` with column j's predictions replaced by those in ``new``."""
+def _take_column(pred: dict, p: dict, model: MaskedVAE, enc_obj: TableEncoder, j: int) -> dict:
+    """``pred`` with column j's predictions replaced by those in decoder outputs ``p``,
+    converted as ``_predictions`` converts them."""
     kind = enc_obj.specs[j].kind
     if kind in NUMERIC_KINDS:
         k = enc_obj.num_cols.index(j)
-        pred["loc"][:, k], pred["scale"][:, k] = new["loc"][:, k], new["scale"][:, k]
+        pred["loc"][:, k], pred["scale"][:, k] = p["loc"][0, :, k].cpu().numpy(), p["scale"][0, :, k].cpu().numpy()
     elif kind == "binary":
         c = enc_obj.bin_cols.index(j)
-        pred["prob1"][:, c] = new["prob1"][:, c]
+        pred["prob1"][:, c] = torch.sigmoid(p["bin_logit"][0]).cpu().numpy()[:, c]
     else:
         c = enc_obj.cat_cols.index(j)
-        pred["cats"][c] = new["cats"][c]
+        sl = list(model.cat_slices())[c]
+        pred["cats"][c] = torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy()
     return pred
 
 
-def predict_columns(model: MaskedVAE, enc_obj: TableEncoder, y: np.ndarray, step: np.ndarray,
-                    observed: np.ndarray, decode_column) -> dict:
-    """The decoder's predictions for every column, made in the model's coding order:
-    ``decode_column(j, pred)`` returns column j's decoded values (its units for numeric columns,
-    codes for the others) from the predictions in ``pred``, and with an autoregressive branch
-    those values condition the columns after it. Compression and decompression both run this
-    sequence, so they see the same predictions."""
+@torch.no_grad()
+def predict_columns(model: MaskedVAE, enc_obj: TableEncoder, y: np.ndarray, step, observed: np.ndarray,
+                    decode_column) -> dict:
+    """The decoder's predictions for every column given latents ``y * step``, made in the
+    model's coding order: ``decode_column(j, pred)`` returns column j's decoded values (its
+    units for numeric columns, codes for the others) from the predictions in ``pred``, and with
+    an autoregressive branch those values condition the columns after it. Compression and
+    decompression both run this sequence, so they see the same predictions; the compressor's
+    ``inverse_transform`` and ``sample`` run it too, on the model as trained."""
+    param = next(model.parameters())
+    z = torch.as_tensor(y.astype(np.float64) * step, dtype=param.dtype, device=param.device).unsqueeze(0)
     columns = model_columns(enc_obj)
     if model.decoder_ar is None:
-        pred = _predict(model, y, step)
+        pred = _predictions(model, model.decode(z))
         for j in columns:
             decode_column(j, pred)
         return pred
+    base = model.decoder(z)  # the part that does not depend on the columns: once
     so_far, pred = DecodedSoFar(enc_obj, len(y)), None
     for c in model.ar_order:
         j = columns[c]
-        new = _predict(model, y, step, so_far.features(model))
-        pred = new if pred is None else _take_column(pred, new, enc_obj, j)
+        p = model.decode(z, so_far.features(model), base)
+        pred = _predictions(model, p) if pred is None else _take_column(pred, p, model, enc_obj, j)
         so_far.reveal(j, decode_column(j, pred), observed[:, j])
     return pred
 

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools.model import MaskedVAE
-from vaetools.tabular.encoding import EncodedTable
+from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
 from vaetools.training import to_batch
 
 from . import codec, container
@@ -183,41 +183,34 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         """Rows from codes: each column's most probable value (mean for numeric columns), or with
         ``sample`` a draw from its likelihood; column by column in coding order when the model
         conditions columns on the ones before them."""
-        enc, model = self.encoder_, self.model_
-        device = next(model.parameters()).device
-        z = torch.as_tensor(np.asarray(Z, dtype=np.float32), device=device).unsqueeze(0)
+        enc = self.encoder_
+        Z = np.asarray(Z, dtype=np.float64)
+        n_rows = len(Z)
         rng = np.random.default_rng(generator)
-        n_rows = z.shape[1]
-        so_far = codec.DecodedSoFar(enc, n_rows, dtype=np.float32)
-        everywhere = np.ones(n_rows, dtype=bool)
-        cols, codes = {}, {}
-        columns, cat_slices = codec.model_columns(enc), list(model.cat_slices())
-        p = None
-        for c in model.ar_order:
-            j = columns[c]
-            if p is None or model.decoder_ar is not None:
-                with torch.no_grad():
-                    p = model.decode(z, so_far.features(model, device) if model.decoder_ar is not None else None)
+        cols = {}
+
+        def pick(j: int, pred: dict) -> np.ndarray:
+            """Column j's values (its units) or codes, stored in ``cols`` as the table shows them."""
             spec = self.schema_[j]
-            if spec.kind in ("continuous", "integer"):
+            if spec.kind in NUMERIC_KINDS:
                 k = enc.num_cols.index(j)
-                loc, scale = p["loc"][0, :, k].cpu().numpy(), p["scale"][0, :, k].cpu().numpy()
-                v = loc + (scale * rng.standard_normal(n_rows) if sample else 0.0)
-                cols[j] = codes[j] = enc.numeric_to_original(j, v)
-            elif spec.kind == "binary":
-                prob1 = torch.sigmoid(p["bin_logit"][0, :, enc.bin_cols.index(j)]).cpu().numpy()
-                codes[j] = ((rng.random(n_rows) < prob1) if sample else (prob1 > 0.5)).astype(int)
-                cols[j] = np.array(spec.categories, dtype=object)[codes[j]]
+                v = pred["loc"][:, k] + (pred["scale"][:, k] * rng.standard_normal(n_rows) if sample else 0.0)
+                cols[j] = code = enc.numeric_to_original(j, v)
+                return code
+            if spec.kind == "binary":
+                prob1 = pred["prob1"][:, enc.bin_cols.index(j)]
+                code = ((rng.random(n_rows) < prob1) if sample else (prob1 > 0.5)).astype(int)
             else:
-                sl = cat_slices[enc.cat_cols.index(j)]
-                probs = torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy()
+                probs = pred["cats"][enc.cat_cols.index(j)]
                 if sample:
                     u = rng.random((n_rows, 1))
-                    codes[j] = np.minimum((probs.cumsum(1) < u).sum(1), probs.shape[1] - 1)
+                    code = np.minimum((probs.cumsum(1) < u).sum(1), probs.shape[1] - 1)
                 else:
-                    codes[j] = probs.argmax(1)
-                cols[j] = np.array(spec.categories, dtype=object)[codes[j]]
-            so_far.reveal(j, codes[j], everywhere)
+                    code = probs.argmax(1)
+            cols[j] = np.array(spec.categories, dtype=object)[code]
+            return code
+
+        codec.predict_columns(self.model_, enc, Z, 1.0, np.ones((n_rows, len(self.schema_)), dtype=bool), pick)
         out = {}
         kept = iter(range(len(self.schema_)))
         for name, empty in zip(self.fit_columns_, self.empty_features_):

@@ -177,11 +177,13 @@ class MaskedVAE(nn.Module):
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
 
-    def decode(self, z: torch.Tensor, context: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def decode(self, z: torch.Tensor, context: torch.Tensor | None = None,
+               base: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Likelihood parameters given latents z (..., B, d) and, for a model with an
         autoregressive branch, ``context`` (B, features): ``encoder_input`` of the row's values,
-        of which each column sees only those before it in ``ar_order``."""
-        out = self.decoder(z)
+        of which each column sees only those before it in ``ar_order``. ``base``:
+        ``self.decoder(z)``, from a caller that decodes column by column and has it already."""
+        out = self.decoder(z) if base is None else base
         if self.decoder_ar is not None and context is not None:
             ar = self.decoder_ar
             a = F.silu(F.linear(context, ar["hidden"].weight * self.ar_mask_hidden, ar["hidden"].bias)
