@@ -135,3 +135,26 @@ def test_rate_weight_weighs_the_whole_file_size_against_the_unstored_distortion(
         size = model.latent_rate(y) - model.cat_log_probs(p["cat_logit"], b.cat)[0, :, 0]
         distortion = -model.numeric_log_prob(p, b.num)[0, :, 0]
         assert torch.allclose(loss, (beta * size + distortion).mean())
+
+
+def test_linear_paths_start_at_zero_add_to_the_networks_and_leave_their_init_unchanged():
+    torch.manual_seed(0)
+    plain = MaskedVAE(2, 1, [3], latent_dim=2, hidden=(8,))
+    torch.manual_seed(0)
+    model = MaskedVAE(2, 1, [3], latent_dim=2, hidden=(8,), linear_skip=True)
+    # the same seed gives the same networks with or without the paths
+    for name, tensor in plain.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    z = torch.randn(1, 5, 2)
+    assert torch.equal(model.decode(z)["loc"], plain.decode(z)["loc"])  # zero at the start
+    b = Batch(num=torch.randn(5, 2), bin=torch.ones(5, 1), cat=torch.zeros(5, 1, dtype=torch.int64),
+              m_num=torch.ones(5, 2), m_bin=torch.ones(5, 1), m_cat=torch.ones(5, 1))
+    with torch.no_grad():
+        model.decoder_skip.weight.normal_()
+        model.encoder_skip.weight.normal_()
+    x = model.encoder_input(b)
+    mu, _ = model.encode(b)
+    torch.testing.assert_close(mu, (model.encoder(x) + x @ model.encoder_skip.weight.T)[:, :2])
+    out = model.decoder(z) + z @ model.decoder_skip.weight.T
+    torch.testing.assert_close(model.decode(z)["loc"], out[..., :2])
+    torch.testing.assert_close(model.decode(z)["cat_logit"], out[..., -3:])

@@ -89,6 +89,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     """
 
     _zero_masses = True
+    _linear_skip = True
 
     _parameter_constraints: dict = {
         **SHARED_PARAMETER_CONSTRAINTS,

@@ -16,7 +16,9 @@ import torch
 from vaetools.tabular import ColumnSpec, TableEncoder
 
 FORMAT = "vaetools.estimator"
-VERSION = 2  # 2: ColumnSpec.zero_mass (version 1 files read as without it)
+# 2: ColumnSpec.zero_mass (version 1 files read as without it); 3: the model's linear paths
+# (weights "encoder_skip.weight", "decoder_skip.weight"; older files read as without them)
+VERSION = 3
 
 
 def _jsonable_params(est) -> dict:
@@ -87,7 +89,8 @@ def load_estimator(cls, path):
     est.empty_features_ = np.array(meta["empty_features"], dtype=bool)
     est.random_seed_ = meta["random_seed"]
     est.history_ = meta["history"]
-    est.model_ = est._build_model(est._hidden(0))
+    # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
+    est.model_ = est._build_model(est._hidden(0), linear_skip="decoder_skip.weight" in weights)
     est.model_.load_state_dict(weights)
     est.model_.eval()
     est.indicator_features_ = np.array(meta["indicator_features"], dtype=np.int64)

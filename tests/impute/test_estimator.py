@@ -148,6 +148,37 @@ def test_files_saved_by_format_1_still_load(tmp_path, holey):
     pd.testing.assert_frame_equal(loaded.transform(holey), imp.transform(holey))
 
 
+def test_files_saved_before_the_linear_paths_still_load(tmp_path, holey):
+    import json
+
+    imp = VAEImputer(**FAST).fit(holey)
+    assert imp.model_.linear_skip
+    # an imputer as vaetools wrote it before the linear paths: its model has none
+    old = imp._build_model(imp.model_.hidden, linear_skip=False)
+    old.load_state_dict({k: v for k, v in imp.model_.state_dict().items() if "_skip." not in k})
+    imp.model_ = old.eval()
+    imp.save(tmp_path / "new.vtm")
+    with np.load(tmp_path / "new.vtm", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["__meta__"].tobytes().decode())
+    meta["version"] = 2
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(tmp_path / "old.vtm", "wb") as fh:
+        np.savez(fh, **arrays)
+    loaded = VAEImputer.load(tmp_path / "old.vtm")
+    assert not loaded.model_.linear_skip
+    pd.testing.assert_frame_equal(loaded.transform(holey), imp.transform(holey))
+    # and a file from a newer vaetools is refused with a message, not a crash inside torch
+    from vaetools.persist import VERSION
+
+    meta["version"] = VERSION + 1
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(tmp_path / "newer.vtm", "wb") as fh:
+        np.savez(fh, **arrays)
+    with pytest.raises(ValueError, match="newer vaetools"):
+        VAEImputer.load(tmp_path / "newer.vtm")
+
+
 def test_pickle_round_trip(holey):
     imp = VAEImputer(**FAST).fit(holey)
     again = pickle.loads(pickle.dumps(imp))
@@ -197,3 +228,24 @@ def test_verbose_progress_and_history(capsys, holey):
     VAEImputer(**FAST, verbose=1, validation_fraction=0.2).fit(holey)
     assert "val err/cell" in capsys.readouterr().err
     assert len(imp.history_) >= 1 and {"epoch", "loss", "val_score"} <= set(imp.history_[0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_linearly_related_columns_impute_near_the_exact_conditional_mean(seed):
+    # columns that are noisy linear functions of two factors: the best possible imputation is
+    # the Gaussian conditional mean given the row's observed cells. A short fit gets within 25%
+    # of its RMSE (the linear paths beside the networks; without them 30 epochs gave 53% over)
+    rng = np.random.default_rng(seed)
+    n, p = 600, 8
+    loadings = rng.normal(size=(p, 2))
+    x = rng.normal(size=(n, 2)) @ loadings.T + 0.3 * rng.normal(size=(n, p))
+    cov = loadings @ loadings.T + 0.09 * np.eye(p)
+    miss = rng.random((n, p)) < 0.3
+    best = x.copy()
+    for i in np.flatnonzero(miss.any(axis=1)):
+        m, o = miss[i], ~miss[i]
+        best[i, m] = cov[np.ix_(m, o)] @ np.linalg.solve(cov[np.ix_(o, o)], x[i, o]) if o.any() else 0.0
+    holey = pd.DataFrame(np.where(miss, np.nan, x), columns=[f"c{j}" for j in range(p)])
+    out = VAEImputer(**FAST).fit_transform(holey).to_numpy()
+    rmse = lambda a: np.sqrt(np.mean((a[miss] - x[miss]) ** 2))  # noqa: E731
+    assert rmse(out) < 1.25 * rmse(best)

@@ -219,7 +219,7 @@ def predict_columns(model: MaskedVAE, enc_obj: TableEncoder, y: np.ndarray, step
         for j in columns:
             decode_column(j, pred)
         return pred
-    base = model.decoder(z)  # the part that does not depend on the columns: once
+    base = model.decoder_trunk(z)  # the part that does not depend on the columns: once
     so_far, pred = DecodedSoFar(enc_obj, len(y)), None
     for c in model.ar_order:
         j = columns[c]

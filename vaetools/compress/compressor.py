@@ -119,7 +119,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.latent_step_ = np.full(self.latent_dim, float(self.quantization))
         return self
 
-    def _build_model(self, hidden: tuple[int, ...]) -> MaskedVAE:
+    def _build_model(self, hidden: tuple[int, ...], **options) -> MaskedVAE:
         enc = self.encoder_
         n_num, n_cols = len(enc.num_cols), len(enc.num_cols) + enc.n_bin_channels + len(enc.cat_sizes)
         # categorical and binary columns first: cheap to condition on, and the numeric columns,
@@ -131,7 +131,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         inputs = [k for k, j in enumerate(enc.num_cols) if j in bounded] + list(range(n_num, n_cols))
         return super()._build_model(hidden, latent_step=float(self.quantization),
                                     ar_hidden=hidden[-1] if self.autoregressive_ else 0, ar_order=order,
-                                    ar_inputs=inputs)
+                                    ar_inputs=inputs, **options)
 
     # the file holds the training data itself: no held-out data to stop on, and every epoch
     # that lowers the loss makes the file smaller

@@ -87,7 +87,8 @@ class MaskedVAE(nn.Module):
     def __init__(self, n_num: int, n_bin: int, cat_sizes: list[int], latent_dim: int = 8,
                  hidden: tuple[int, ...] = (128, 128), likelihood: str = "gaussian",
                  min_scale: list[float] | None = None, latent_step: float | None = None,
-                 ar_hidden: int = 0, ar_order: list[int] | None = None, ar_inputs: list[int] | None = None):
+                 ar_hidden: int = 0, ar_order: list[int] | None = None, ar_inputs: list[int] | None = None,
+                 linear_skip: bool = False):
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
@@ -115,6 +116,27 @@ class MaskedVAE(nn.Module):
             self.prior_loc = nn.Parameter(torch.zeros(latent_dim))
             self.prior_log_scale = nn.Parameter(torch.full((latent_dim,), math.log(4.0 * latent_step)))
         self._build_autoregressive(latent_dim, ar_hidden, ar_order, ar_inputs)
+        self._build_linear_skip(linear_skip)
+
+    def _build_linear_skip(self, enabled: bool) -> None:
+        """Optional linear paths beside both networks, input to output: encoder_skip maps the
+        encoder's input to (mu, logvar), decoder_skip the latent to the likelihood parameters.
+        With them the model contains probabilistic PCA, and the networks only model what is not
+        linear. The imputer uses them: at 30% MCAR they lowered RMSE on breast cancer from 0.488
+        to 0.444, concrete 0.716 -> 0.664, wine 0.740 -> 0.719 (benchmarks/RESULTS.md). Zero at
+        the start, so training begins from the networks alone; created without drawing from the
+        random stream, so the networks' initial weights are as without them."""
+        self.linear_skip = bool(enabled)
+        self.encoder_skip = self.decoder_skip = None
+        if not enabled:
+            return
+        enc_in, enc_out = self.encoder[0].in_features, self.encoder[-1].out_features
+        dec_in, dec_out = self.decoder[0].in_features, self.decoder[-1].out_features
+        self.encoder_skip = nn.utils.skip_init(nn.Linear, enc_in, enc_out, bias=False)
+        self.decoder_skip = nn.utils.skip_init(nn.Linear, dec_in, dec_out, bias=False)
+        with torch.no_grad():
+            self.encoder_skip.weight.zero_()
+            self.decoder_skip.weight.zero_()
 
     def _build_autoregressive(self, latent_dim: int, ar_hidden: int, ar_order: list[int] | None,
                               ar_inputs: list[int] | None) -> None:
@@ -173,7 +195,8 @@ class MaskedVAE(nn.Module):
         return torch.cat(parts, dim=1)
 
     def encode(self, b: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.encoder(self.encoder_input(b))
+        x = self.encoder_input(b)
+        h = self.encoder(x) if self.encoder_skip is None else self.encoder(x) + self.encoder_skip(x)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
 
@@ -182,8 +205,8 @@ class MaskedVAE(nn.Module):
         """Likelihood parameters given latents z (..., B, d) and, for a model with an
         autoregressive branch, ``context`` (B, features): ``encoder_input`` of the row's values,
         of which each column sees only those before it in ``ar_order``. ``base``:
-        ``self.decoder(z)``, from a caller that decodes column by column and has it already."""
-        out = self.decoder(z) if base is None else base
+        ``decoder_trunk(z)``, from a caller that decodes column by column and has it already."""
+        out = self.decoder_trunk(z) if base is None else base
         if self.decoder_ar is not None and context is not None:
             ar = self.decoder_ar
             a = F.silu(F.linear(context, ar["hidden"].weight * self.ar_mask_hidden, ar["hidden"].bias)
@@ -192,6 +215,12 @@ class MaskedVAE(nn.Module):
         n, nb = self.n_num, self.n_bin
         return {"loc": out[..., :n], "scale": F.softplus(out[..., n:2 * n]) + self.min_scale,
                 "bin_logit": out[..., 2 * n:2 * n + nb], "cat_logit": out[..., 2 * n + nb:]}
+
+    def decoder_trunk(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's outputs from the latent alone (the network and the linear path): all of
+        them for a model without an autoregressive branch, else the part the branch adds to."""
+        out = self.decoder(z)
+        return out if self.decoder_skip is None else out + self.decoder_skip(z)
 
     def cat_slices(self):
         start = 0
