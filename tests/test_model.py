@@ -120,7 +120,7 @@ def test_autoregressive_branch_ignores_values_outside_ar_inputs_but_reads_their_
 
 def test_rate_weight_weighs_the_whole_file_size_against_the_unstored_distortion():
     # the code and the categorical cells are bytes in the file; a numeric cell stored without a
-    # bound is not, its log-density is the distortion. rate_weight (beta) scales all the bytes
+    # bound is not, half its squared error is the distortion. rate_weight (beta) scales the bytes
     torch.manual_seed(0)
     model = MaskedVAE(1, 0, [3], latent_dim=2, hidden=(8,), latent_step=1.0)
     b = Batch(num=torch.randn(5, 1), bin=torch.zeros(5, 0), cat=torch.tensor([[0], [1], [2], [0], [1]]),
@@ -133,7 +133,7 @@ def test_rate_weight_weighs_the_whole_file_size_against_the_unstored_distortion(
         y = mu + (torch.rand_like(mu) - 0.5) * model.latent_step
         p = model.decode(y.unsqueeze(0))
         size = model.latent_rate(y) - model.cat_log_probs(p["cat_logit"], b.cat)[0, :, 0]
-        distortion = -model.numeric_log_prob(p, b.num)[0, :, 0]
+        distortion = 0.5 * (b.num - p["loc"])[0, :, 0] ** 2
         assert torch.allclose(loss, (beta * size + distortion).mean())
 
 
@@ -158,3 +158,15 @@ def test_linear_paths_start_at_zero_add_to_the_networks_and_leave_their_init_unc
     out = model.decoder(z) + z @ model.decoder_skip.weight.T
     torch.testing.assert_close(model.decode(z)["loc"], out[..., :2])
     torch.testing.assert_close(model.decode(z)["cat_logit"], out[..., -3:])
+
+
+def test_a_fixed_numeric_scale_holds_whatever_the_latent_and_the_earlier_columns():
+    torch.manual_seed(0)
+    model = MaskedVAE(2, 1, [3], latent_dim=2, hidden=(8,), ar_hidden=6, linear_skip=True)
+    for p in model.parameters():  # every path that could reach the scale counts
+        torch.nn.init.normal_(p)
+    model.fix_numeric_scale(1, 0.37)
+    z, ctx = torch.randn(1, 5, 2), torch.randn(5, 2 + 1 + 3 + 4)  # values, one-hots, masks
+    scale = model.decode(z, ctx)["scale"]
+    torch.testing.assert_close(scale[..., 1], torch.full((1, 5), 0.37))
+    assert scale[..., 0].std() > 0.01  # the other column keeps its own

@@ -338,3 +338,28 @@ def test_student_t_compressor_round_trips_within_its_bound(tmp_path):
     back = decompress(tmp_path / "t.vtz")
     for c in df.columns:
         assert (back[c] - df[c]).abs().max() <= 0.01 * (df[c].max() - df[c].min())
+
+
+def test_without_a_bound_rate_weight_trades_bytes_for_error_and_the_scale_states_that_error(tmp_path):
+    # numeric columns from three factors: what a lossy file should keep
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(1000, 3))
+    df = pd.DataFrame(factors @ rng.normal(size=(3, 6)) + 0.2 * rng.normal(size=(1000, 6)),
+                      columns=[f"c{j}" for j in range(6)])
+    sizes, errors = [], []
+    for rate_weight in (1.0, 0.01):
+        comp = VAECompressor(**(FAST | dict(rate_weight=rate_weight, max_epochs=60))).fit(df)
+        sizes.append(comp.compress(df, tmp_path / f"{rate_weight}.vtz")["total"])
+        back = decompress(tmp_path / f"{rate_weight}.vtz")
+        errors.append(float(np.sqrt((((back - df) / df.std()) ** 2).to_numpy().mean())))
+    assert sizes[1] > sizes[0] and errors[1] < 0.6 * errors[0]
+    # the scale the model gives each column (what sample() draws with, and what coding a
+    # residual under a bound later costs) is the error its reconstruction actually has
+    import torch
+
+    with torch.no_grad():
+        scale = comp.model_.decode(torch.zeros(1, 1, comp.latent_dim))["scale"][0, 0].numpy()
+    for k, spec in enumerate(comp.schema_):
+        assert spec.transform == "none"
+        rmse = np.sqrt(np.mean((back[spec.name] - df[spec.name]) ** 2)) / spec.std
+        assert 0.8 < scale[k] / rmse < 1.25, (spec.name, scale[k], rmse)

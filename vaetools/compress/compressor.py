@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -112,12 +113,37 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             self.autoregressive_ = len(frame) >= _AUTOREGRESSIVE_ROWS and self.error_bound is not None
         else:
             self.autoregressive_ = bool(self.autoregressive)
-        self._fit_core(frame, k=1, beta=self.rate_weight)
+        table = self._fit_core(frame, k=1, beta=self.rate_weight)
+        self._calibrate_unbounded_scales(table)
         self._n_features_out = self.latent_dim
         self.latent_mean_ = self.model_.prior_loc.detach().double().cpu().numpy()
         self.latent_std_ = self.model_.prior_log_scale.detach().exp().double().cpu().numpy()
         self.latent_step_ = np.full(self.latent_dim, float(self.quantization))
         return self
+
+    def _calibrate_unbounded_scales(self, table: EncodedTable) -> None:
+        """Numeric columns fitted without a bound learn their mean on squared error and no
+        scale (``MaskedVAE.rate_distortion_loss``): give each the RMS error of its reconstruction
+        from the stored code, so that ``sample`` draws with the spread the model leaves and a file
+        later written with a bound codes the residuals under a fitting distribution."""
+        bounded = codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
+        ks = [k for k, j in enumerate(self.encoder_.num_cols) if j not in bounded]
+        if not ks or not table.n_rows:
+            return
+        model = self.model_
+        data = to_batch(self.encoder_, table, next(model.parameters()).device)
+        sq, n = torch.zeros(model.n_num, dtype=torch.float64), torch.zeros(model.n_num, dtype=torch.float64)
+        with torch.no_grad():
+            for start in range(0, table.n_rows, _CHUNK):
+                b = data[slice(start, start + _CHUNK)]
+                mu, _ = model.encode(b)
+                code = torch.round(mu / model.latent_step) * model.latent_step
+                context = model.encoder_input(b) if model.decoder_ar is not None else None
+                err = (b.num - model.decode(code.unsqueeze(0), context)["loc"][0]) * b.m_num
+                sq += (err.double() ** 2).sum(0).cpu()
+                n += b.m_num.double().sum(0).cpu()
+        for k in ks:
+            model.fix_numeric_scale(k, float(torch.sqrt(sq[k] / n[k])) if n[k] > 0 else 1.0)
 
     def _build_model(self, hidden: tuple[int, ...], **options) -> MaskedVAE:
         enc = self.encoder_
@@ -159,16 +185,18 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     def _posterior_means(self, table: EncodedTable) -> np.ndarray:
         """The latent code of each row (before rounding): the encoder's mean, or for a row with
-        nothing observed, the prior's most probable code."""
+        nothing observed, the prior's most probable code. Computed in float64: a row's code then
+        does not depend on which rows share its batch (float32 differed by 1e-7)."""
         device = next(self.model_.parameters()).device
         data = to_batch(self.encoder_, table, device)
-        prior_loc = self.model_.prior_loc.detach()
+        model = copy.deepcopy(self.model_).double()
+        prior_loc = model.prior_loc.detach()
         mus = []
         with torch.no_grad():
             for start in range(0, table.n_rows, _CHUNK):
-                b = data[slice(start, start + _CHUNK)]
-                mu, _ = self.model_.encode(b)
-                mu = torch.where(~b.observed_rows()[:, None], prior_loc.to(mu.dtype), mu)
+                b = data[slice(start, start + _CHUNK)].double()
+                mu, _ = model.encode(b)
+                mu = torch.where(~b.observed_rows()[:, None], prior_loc, mu)
                 mus.append(mu.double().cpu().numpy())
         return np.concatenate(mus) if mus else np.zeros((0, self.latent_dim))
 

