@@ -198,13 +198,13 @@ def vae_codec(df, num, bound, latent, quant, seed, rate_weight=1.0, column_types
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default=",".join(DATASETS))
-    p.add_argument("--bounds", default="0.01,0.005")
+    p.add_argument("--bounds", default="0.01,0.005", help='comma list; "" for the unbounded curves only')
     p.add_argument("--latents", default="2,4,8", help="PCA sizes for the unbounded curve")
-    p.add_argument("--rate-weights", default="1,0.1,0.01", help="VAECompressor rate weights for its curve")
+    p.add_argument("--rate-weights", default="1,0.1,0.01,0.001", help="VAECompressor rate weights for its curve")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    bounds = [float(b) for b in args.bounds.split(",")]
+    bounds = [float(b) for b in args.bounds.split(",") if b]
     rows, skipped = [], []
     print(f"# compression benchmark; machine: {machine()}\n")
     for name in args.datasets.split(","):
