@@ -37,6 +37,19 @@ def test_compress_info_decompress(tmp_path, csv, capsys):
     assert len(pd.read_csv(part)) == 10
 
 
+def test_compress_guarantees_one_percent_unless_told_none(tmp_path, csv):
+    src, df = csv
+    span = df["a"].max() - df["a"].min()
+    assert main(["compress", str(src), "-o", str(tmp_path / "d.vtz"), "--epochs", "5", "-q"]) == 0
+    assert main(["decompress", str(tmp_path / "d.vtz"), "-o", str(tmp_path / "d.csv")]) == 0
+    assert ((pd.read_csv(tmp_path / "d.csv")["a"] - df["a"]).abs() <= 0.01 * span).all()
+    assert main(["compress", str(src), "-o", str(tmp_path / "n.vtz"), "--epochs", "5", "-q",
+                 "--error-bound", "None"]) == 0
+    assert main(["decompress", str(tmp_path / "n.vtz"), "-o", str(tmp_path / "n.csv")]) == 0
+    # five epochs, no guarantee: the values are the model's rough estimate
+    assert ((pd.read_csv(tmp_path / "n.csv")["a"] - df["a"]).abs() > 0.01 * span).any()
+
+
 @pytest.mark.parametrize("argv,message", [
     (["compress", "{src}", "-o", "{tmp}/t.zip"], "use the .vtz extension"),
     (["compress", "{src}", "-o", "{tmp}/t.vtz", "--error-bound", "lots"], "--error-bound"),
