@@ -198,8 +198,9 @@ class MaskedVAE(nn.Module):
         parts += [b.m_num, b.m_bin, b.m_cat]
         return torch.cat(parts, dim=1)
 
-    def encode(self, b: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.encoder_input(b)
+    def encode(self, b: Batch, x: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of each row; ``x``: ``encoder_input(b)``, when the caller has it."""
+        x = self.encoder_input(b) if x is None else x
         h = self.encoder(x) if self.encoder_skip is None else self.encoder(x) + self.encoder_skip(x)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar.clamp(-12.0, 8.0)
@@ -335,9 +336,10 @@ class MaskedVAE(nn.Module):
         expected cost matches the rounded code's (Balle et al. 2017). The encoder's mean is the
         code; its variance head goes unused. Unlike the KL of the ELBO, which only bits-back
         coding achieves, this is the size the file will have."""
-        mu, _ = self.encode(b)
+        x = self.encoder_input(b)  # the encoder's input, and the branch's context
+        mu, _ = self.encode(b, x)
         y = mu + (torch.rand_like(mu) - 0.5) * self.latent_step
-        context = self.encoder_input(b) if self.decoder_ar is not None else None
+        context = x if self.decoder_ar is not None else None
         # the loss is beta x (the file's size) + distortion: the code and every stored cell are
         # size; numeric cells stored without a bound only have a distortion
         loglik = self.log_likelihood(self.decode(y.unsqueeze(0), context), b, stored_weight=beta,
@@ -365,8 +367,9 @@ class MaskedVAE(nn.Module):
         squared error for numeric cells (standardized units), 1 - p(true value) for the others.
         The early-stopping score: it measures imputation, and unlike the held-out likelihood it
         does not blow up when a column has point masses."""
-        mu, _ = self.encode(b)
-        p = self.decode(mu.unsqueeze(0), self.encoder_input(b) if self.decoder_ar is not None else None)
+        x = self.encoder_input(b)
+        mu, _ = self.encode(b, x)
+        p = self.decode(mu.unsqueeze(0), x if self.decoder_ar is not None else None)
         err = (((p["loc"][0] - held.num) ** 2) * held.m_num).sum()
         if self.n_bin:
             prob1 = torch.sigmoid(p["bin_logit"][0])
