@@ -126,25 +126,31 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.latent_step_ = np.full(self.latent_dim, float(self.quantization))
         return self
 
+    def _fit_bounds(self) -> dict[int, float]:
+        """The bounds the model is fitted for, by schema column (``codec.resolve_bounds``)."""
+        return codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
+
     def _calibrate_unbounded_scales(self, table: EncodedTable) -> None:
         """Numeric columns fitted without a bound learn their mean on squared error and no
         scale (``MaskedVAE.rate_distortion_loss``): give each the RMS error of its reconstruction
         from the stored code, so that ``sample`` draws with the spread the model leaves and a file
         later written with a bound codes the residuals under a fitting distribution."""
-        bounded = codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
+        bounded = self._fit_bounds()
         ks = [k for k, j in enumerate(self.encoder_.num_cols) if j not in bounded]
         if not ks or not table.n_rows:
             return
         model = self.model_
-        data = to_batch(self.encoder_, table, next(model.parameters()).device)
+        param = next(model.parameters())
+        data = to_batch(self.encoder_, table, param.device)
+        step = model.latent_step  # the codes the file stores, as codec.compress_frame rounds them
+        codes = torch.as_tensor(np.rint(self._posterior_means(table) / step) * step, dtype=param.dtype, device=param.device)
         sq, n = torch.zeros(model.n_num, dtype=torch.float64), torch.zeros(model.n_num, dtype=torch.float64)
         with torch.no_grad():
             for start in range(0, table.n_rows, _CHUNK):
                 b = data[slice(start, start + _CHUNK)]
-                mu, _ = model.encode(b)
-                code = torch.round(mu / model.latent_step) * model.latent_step
                 context = model.encoder_input(b) if model.decoder_ar is not None else None
-                err = (b.num - model.decode(code.unsqueeze(0), context)["loc"][0]) * b.m_num
+                loc = model.decode(codes[start:start + _CHUNK].unsqueeze(0), context)["loc"][0]
+                err = (b.num - loc) * b.m_num
                 sq += (err.double() ** 2).sum(0).cpu()
                 n += b.m_num.double().sum(0).cpu()
         rms = torch.where(n > 0, torch.sqrt(sq / n.clamp(min=1)), 1.0)
@@ -162,7 +168,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         order = list(range(n_num, n_cols)) + list(range(n_num))
         # a numeric column fitted without a bound decodes to an estimate, not to its value: the
         # columns after it do not read it
-        bounded = codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
+        bounded = self._fit_bounds()
         inputs = [k for k, j in enumerate(enc.num_cols) if j in bounded] + list(range(n_num, n_cols))
         return super()._build_model(hidden, latent_step=float(self.quantization),
                                     ar_hidden=hidden[-1] if self.autoregressive_ else 0, ar_order=order,
@@ -175,8 +181,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
         if self.error_bound is None:
             return None
-        bounds = codec.resolve_bounds(self.schema_, self.error_bound, self.error_mode)
-        steps = {j: codec.numeric_step(self.schema_[j], b) for j, b in bounds.items()}
+        steps = {j: codec.numeric_step(self.schema_[j], b) for j, b in self._fit_bounds().items()}
         return self.encoder_.bin_edges(table, steps)
 
     def _hidden(self, n_cells: int) -> tuple[int, ...]:
@@ -206,7 +211,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                 b = data[slice(start, start + _CHUNK)].double()
                 mu, _ = model.encode(b)
                 mu = torch.where(~b.observed_rows()[:, None], prior_loc, mu)
-                mus.append(mu.double().cpu().numpy())
+                mus.append(mu.cpu().numpy())
         return np.concatenate(mus) if mus else np.zeros((0, self.latent_dim))
 
     # ------------------------------------------------------------------ transform
