@@ -131,8 +131,10 @@ class TabularVAEBase(BaseEstimator):
             self.model_ = self._build_model(self._hidden(frame.size)).to(device)
             if self.schema_:
                 data = to_batch(self.encoder_, table, device, self._num_bins(table))
-                config = TrainConfig(k=k, beta=beta, batch_size=self.batch_size,
-                                     learning_rate=self.learning_rate, max_epochs=self._epochs(len(modelled)),
+                batch = self._batch_rows(len(modelled))
+                config = TrainConfig(k=k, beta=beta, batch_size=batch,
+                                     learning_rate=self._peak_learning_rate(batch),
+                                     max_epochs=self._epochs(len(modelled)),
                                      patience=self.patience, validation_fraction=self.validation_fraction,
                                      verbose=self.verbose)
                 self.history_ = train(self.model_, data, config, seed)
@@ -148,6 +150,13 @@ class TabularVAEBase(BaseEstimator):
     # no more than this many row visits, within these epoch limits
     _auto_epochs = (2_000_000, 6_000, 30, 400)
 
+    def _batch_rows(self, n_rows: int) -> int:
+        """Rows per optimizer step."""
+        return batch_size_for(n_rows, self.batch_size)
+
+    def _peak_learning_rate(self, batch_rows: int) -> float:
+        return float(self.learning_rate)
+
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
@@ -155,7 +164,7 @@ class TabularVAEBase(BaseEstimator):
         n_rows = max(n_rows, 1)
         epochs = visits // n_rows
         if steps is not None:
-            steps_per_epoch = -(-n_rows // batch_size_for(n_rows, self.batch_size))
+            steps_per_epoch = -(-n_rows // self._batch_rows(n_rows))
             epochs = min(epochs, -(-steps // steps_per_epoch))
         return int(np.clip(epochs, low, high))
 

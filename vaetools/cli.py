@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="force column kinds: continuous, integer, binary or categorical (zip=categorical)")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default: from the table's size, about 6,000 steps within [30, 400] epochs)")
+                   help="training epochs (default: from the table's size, about 384,000 row visits within [20, 400] epochs)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
     p.add_argument("--imputation-draws", type=int, default=32, help="importance samples per row when imputing")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

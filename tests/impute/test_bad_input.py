@@ -126,6 +126,8 @@ def test_bad_parameters_name_the_argument(holey):
         VAEImputer(latent_dim=0).fit(holey)
     with pytest.raises(ValueError, match="likelihood"):
         VAEImputer(likelihood="poisson").fit(holey)
+    with pytest.raises(ValueError, match="learning_rate"):
+        VAEImputer(learning_rate="fast").fit(holey)
     with pytest.raises(ValueError, match="column_types"):
         VAEImputer(**FAST, column_types={"x": "weird"}).fit(holey)
     with pytest.raises(ValueError, match="not in the data"):
