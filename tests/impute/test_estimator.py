@@ -183,7 +183,7 @@ def test_training_plan_follows_the_table_size_unless_given():
     # the documented "auto" plan: small tables keep 64-row steps at 3e-3, mid-sized ones take
     # 128 rows at 6e-3, and every table gets about 384,000 row visits within [20, 400] epochs
     imp = VAEImputer()
-    plan = [(b := imp._batch_rows(n), imp._peak_learning_rate(b), imp._epochs(n)) for n in (344, 1599, 48842)]
+    plan = [(b := imp._batch_rows(n), imp._peak_learning_rate(b), imp._epochs(n)) for n in (569, 1599, 48842)]
     assert plan == [(64, 3e-3, 400), (128, 6e-3, 240), (1024, 6e-3, 20)]
     given = VAEImputer(batch_size=32, learning_rate=1e-3, max_epochs=7)
     assert (given._batch_rows(1599), given._peak_learning_rate(32), given._epochs(1599)) == (32, 1e-3, 7)
