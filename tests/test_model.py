@@ -104,6 +104,27 @@ def test_autoregressive_branch_sees_only_the_columns_before_each_column():
                 assert changed == (order.index(c) > pos), (key, c, col)
 
 
+def test_updating_the_encoder_input_column_by_column_equals_building_it_again():
+    # the codec decodes column by column and rewrites only the revealed column's entries
+    torch.manual_seed(0)
+    model = MaskedVAE(2, 1, [3, 2], latent_dim=2, hidden=(8,)).double()
+    n = 7
+    full = Batch(num=torch.randn(n, 2, dtype=torch.float64), bin=torch.randint(0, 2, (n, 1)).double(),
+                 cat=torch.stack([torch.randint(0, 3, (n,)), torch.randint(0, 2, (n,))], 1),
+                 m_num=torch.randint(0, 2, (n, 2)).double(), m_bin=torch.randint(0, 2, (n, 1)).double(),
+                 m_cat=torch.randint(0, 2, (n, 2)).double())
+    revealed = Batch(num=full.num.clone(), bin=full.bin.clone(), cat=full.cat.clone(), m_num=torch.zeros(n, 2,
+                     dtype=torch.float64), m_bin=torch.zeros(n, 1, dtype=torch.float64),
+                     m_cat=torch.zeros(n, 2, dtype=torch.float64))
+    x = model.encoder_input(revealed)
+    for kind, c in [("cat", 1), ("num", 0), ("bin", 0), ("cat", 0), ("num", 1)]:
+        mask = {"num": revealed.m_num, "bin": revealed.m_bin, "cat": revealed.m_cat}[kind]
+        mask[:, c] = {"num": full.m_num, "bin": full.m_bin, "cat": full.m_cat}[kind][:, c]
+        model.update_encoder_input(x, revealed, kind, c)
+        assert torch.equal(x, model.encoder_input(revealed)), (kind, c)
+    assert torch.equal(x, model.encoder_input(full))
+
+
 def test_autoregressive_branch_ignores_values_outside_ar_inputs_but_reads_their_missingness():
     torch.manual_seed(0)
     model = MaskedVAE(2, 0, [3], latent_dim=2, hidden=(8,), ar_hidden=8, ar_order=[0, 1, 2], ar_inputs=[1, 2])

@@ -158,12 +158,14 @@ class DecodedSoFar:
         self.cat = np.full((n_rows, len(enc_obj.cat_cols)), -1, dtype=np.int64)
         self.m_num, self.m_bin = np.zeros_like(self.num), np.zeros_like(self.bin)
         self.m_cat = np.zeros(self.cat.shape)
+        self._x, self._revealed = None, []  # the features built so far; columns revealed since
 
     def reveal(self, j: int, values: np.ndarray, observed: np.ndarray) -> None:
         """Column j is decoded: ``values`` in its units (numeric) or as codes (the others)."""
         spec, enc = self.enc.specs[j], self.enc
         if spec.kind in NUMERIC_KINDS:
             k = enc.num_cols.index(j)
+            self._revealed.append(("num", k))
             x = np.where(observed, values, 0.0)
             if spec.lower is not None:  # what the model saw at fit lies in the observed range
                 x = np.clip(x, spec.lower, spec.upper)
@@ -172,17 +174,26 @@ class DecodedSoFar:
         elif spec.kind == "binary":
             c = enc.bin_cols.index(j)
             self.bin[:, c], self.m_bin[:, c] = np.where(observed, values, 0), observed
+            self._revealed.append(("bin", c))
         else:
             c = enc.cat_cols.index(j)
             self.cat[:, c], self.m_cat[:, c] = np.where(observed, values, -1), observed
+            self._revealed.append(("cat", c))
 
     def features(self, model: MaskedVAE) -> torch.Tensor:
-        """``encoder_input`` of these values, in the model's dtype and on its device."""
+        """``encoder_input`` of these values, in the model's dtype and on its device: built once,
+        then only the revealed columns' entries are rewritten (``update_encoder_input``)."""
         param = next(model.parameters())
         t = lambda a: torch.as_tensor(a, dtype=param.dtype, device=param.device)  # noqa: E731
-        return model.encoder_input(Batch(num=t(self.num), bin=t(self.bin),
-                                         cat=torch.as_tensor(self.cat, device=param.device), m_num=t(self.m_num),
-                                         m_bin=t(self.m_bin), m_cat=t(self.m_cat)))
+        b = Batch(num=t(self.num), bin=t(self.bin), cat=torch.as_tensor(self.cat, device=param.device),
+                  m_num=t(self.m_num), m_bin=t(self.m_bin), m_cat=t(self.m_cat))
+        if self._x is None:
+            self._x = model.encoder_input(b)
+        else:
+            for kind, c in self._revealed:
+                model.update_encoder_input(self._x, b, kind, c)
+        self._revealed = []
+        return self._x
 
 
 def _take_column(pred: dict, p: dict, model: MaskedVAE, enc_obj: TableEncoder, j: int) -> dict:

@@ -198,6 +198,26 @@ class MaskedVAE(nn.Module):
         parts += [b.m_num, b.m_bin, b.m_cat]
         return torch.cat(parts, dim=1)
 
+    def update_encoder_input(self, x: torch.Tensor, b: Batch, kind: str, c: int) -> None:
+        """Rewrite in place the entries of ``x`` (an ``encoder_input``) that belong to model column
+        c of ``kind`` ("num", "bin" or "cat") from ``b``, with the same arithmetic as
+        ``encoder_input``: the result equals building it again. For decoding column by column,
+        where rebuilding the whole input for each column cost a third of the time."""
+        n, nb, n_onehot = self.n_num, self.n_bin, sum(self.cat_sizes)
+        masks = n + nb + n_onehot  # where the mask part starts
+        if kind == "num":
+            x[:, c] = b.num[:, c] * b.m_num[:, c]
+            x[:, masks + c] = b.m_num[:, c]
+        elif kind == "bin":
+            x[:, n + c] = b.bin[:, c] * b.m_bin[:, c]
+            x[:, masks + n + c] = b.m_bin[:, c]
+        else:
+            start = n + nb + int(self.cat_offsets[c])
+            block = x[:, start:start + self.cat_sizes[c]]
+            block.zero_()
+            block.scatter_(1, b.cat[:, c:c + 1].clamp(min=0), b.m_cat[:, c:c + 1])
+            x[:, masks + n + nb + c] = b.m_cat[:, c]
+
     def encode(self, b: Batch, x: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar) of each row; ``x``: ``encoder_input(b)``, when the caller has it."""
         x = self.encoder_input(b) if x is None else x
