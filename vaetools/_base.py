@@ -146,9 +146,8 @@ class TabularVAEBase(BaseEstimator):
         """Per-cell quantization bin edges the likelihood should count (None: densities)."""
         return None
 
-    # max_epochs="auto": enough epochs for this many optimizer steps (None: no step target), but
-    # no more than this many row visits, within these epoch limits
-    _auto_epochs = (2_000_000, 6_000, 30, 400)
+    # max_epochs="auto": (row visits, fewest epochs, most epochs); each estimator sets its own
+    _auto_epochs: tuple[int, int, int]
 
     def _batch_rows(self, n_rows: int) -> int:
         """Rows per optimizer step."""
@@ -160,13 +159,8 @@ class TabularVAEBase(BaseEstimator):
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":
             return int(self.max_epochs)
-        visits, steps, low, high = self._auto_epochs
-        n_rows = max(n_rows, 1)
-        epochs = visits // n_rows
-        if steps is not None:
-            steps_per_epoch = -(-n_rows // self._batch_rows(n_rows))
-            epochs = min(epochs, -(-steps // steps_per_epoch))
-        return int(np.clip(epochs, low, high))
+        visits, low, high = self._auto_epochs
+        return int(np.clip(visits // max(n_rows, 1), low, high))
 
     def _hidden(self, n_cells: int) -> tuple[int, ...]:
         """Hidden widths for a table of ``n_cells`` cells."""

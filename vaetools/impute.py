@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools.model import Posterior
 from vaetools.tabular import ColumnSpec
-from vaetools.training import to_batch
+from vaetools.training import batch_size_for, to_batch
 
 # rows x draws decoded at once: about 8k particles kept the decoder's activations in cache and
 # ran fastest on adult (2 cores: 25k rows/s at 256 rows x 32 draws, 18k at 2048 x 32)
@@ -99,7 +99,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     # previous plan (6,000 steps of 64 rows at 3e-3, at most 2M visits; 18 of 24 benchmark
     # cells best either way) in 0.33x-1x of the time: adult 40.8 -> 21.8 s, wine 16.8 -> 11.7 s
     # (benchmarks/RESULTS.md)
-    _auto_epochs = (384_000, None, 20, 400)
+    _auto_epochs = (384_000, 20, 400)
 
     _parameter_constraints: dict = {
         **SHARED_PARAMETER_CONSTRAINTS,
@@ -142,10 +142,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         under 768 rows keep 64-row steps at the 3e-3 step size: penguins (344 rows) imputed
         worse with 128 rows or with 6e-3 (RMSE 0.65 against 0.63), and breast cancer (569 rows,
         50% MCAR) with 94 rows at 4.4e-3 (MSE 0.257-0.284 over three seeds, 0.256-0.271 at 64)."""
-        if self.batch_size is not None:
-            return min(int(self.batch_size), max(n_rows, 1))
-        size = int(np.clip(n_rows // 32, 128 if n_rows >= 768 else 64, 1024))
-        return max(1, min(size, n_rows))
+        default = int(np.clip(n_rows // 32, 128 if n_rows >= 768 else 64, 1024))
+        return batch_size_for(n_rows, self.batch_size or default)
 
     def _peak_learning_rate(self, batch_rows: int) -> float:
         if self.learning_rate != "auto":

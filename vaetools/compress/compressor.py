@@ -176,7 +176,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     # the file holds the training data itself: no held-out data to stop on, and every epoch
     # that lowers the loss makes the file smaller
-    _auto_epochs = (10_000_000, None, 50, 300)
+    _auto_epochs = (10_000_000, 50, 300)
 
     def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
         if self.error_bound is None:
