@@ -81,6 +81,22 @@ def test_model_without_categorical_columns_builds_and_imputes():
     assert post.num.shape == (3, 2) and post.cat == [] and torch.isfinite(post.bin).all()
 
 
+def test_category_major_softmax_equals_each_columns_softmax_even_far_from_zero():
+    """The imputer's posterior reads categorical probabilities and normalizers off
+    ``cat_softmax``; they must equal the plain per-column softmax, also for logits whose columns
+    sit far apart (softmax is shift-free per column, so nothing keeps them near 0)."""
+    model = MaskedVAE(n_num=1, n_bin=0, cat_sizes=[3, 1, 5])
+    logits = torch.randn(4, 6, 9, dtype=torch.float64) * 3
+    logits[..., :3] += 700.0  # exp would overflow without a shift
+    logits[..., 4:] -= 700.0  # and underflow to 0 with a shift shared across columns
+    norms, probs = model.cat_softmax(logits)
+    torch.testing.assert_close(norms, model.cat_log_norms(logits))
+    assert [tuple(p.shape) for p in probs] == [(3, 24), (1, 24), (5, 24)]
+    for sl, p in zip(model.cat_slices(), probs):
+        expected = torch.softmax(logits[..., sl], -1).reshape(24, -1).T
+        torch.testing.assert_close(p, expected)
+
+
 def test_autoregressive_branch_sees_only_the_columns_before_each_column():
     # numeric, binary and categorical columns in a scrambled coding order: changing the inputs of
     # a column must leave the predictions of that column and of every column before it unchanged

@@ -313,6 +313,25 @@ class MaskedVAE(nn.Module):
             stored = stored + (self.cat_log_probs(p["cat_logit"], b.cat, cat_norms) * b.m_cat).sum(-1)
         return (ll_num * weight_num).sum(-1) + stored_weight * stored  # x 1.0 is exact
 
+    def cat_softmax(self, logits: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Each categorical column's log-normalizer, (..., n_cat) like ``cat_log_norms``, and its
+        probabilities, category first: (size, N) per column for the N = prod(...) rows. For
+        inference without gradients: it works on a category-major copy of the logits, where each
+        column is a block of whole rows, because reductions over slices of the last dimension
+        run strided (adult, 256 rows x 32 draws: 1.2 ms against 3.4 ms for ``cat_log_norms``
+        plus the probabilities from it)."""
+        lead = logits.shape[:-1]
+        by_category = logits.reshape(-1, logits.shape[-1]).T.contiguous()
+        norms, probs = [], []
+        for sl in self.cat_slices():
+            block = by_category[sl]
+            top = block.amax(0)
+            e = torch.exp(block - top)
+            total = e.sum(0)
+            norms.append(torch.log(total) + top)
+            probs.append(e.div_(total))
+        return torch.stack(norms, -1).view(*lead, -1), probs
+
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
         """logsumexp of each categorical column's logits: (..., n_cat). One call per column: a
         shared shift with one matmul summing every column measured no faster on adult's
@@ -404,7 +423,7 @@ class MaskedVAE(nn.Module):
     # ------------------------------------------------------------------ inference
     def _particles(self, b: Batch, eps: torch.Tensor):
         """Decoder outputs for k draws per row, their self-normalized importance weights (k, B)
-        and the categorical columns' log-normalizers (reused by the caller)."""
+        and each categorical column's probabilities, (size, k, B) (see ``cat_softmax``)."""
         mu, logvar = self.encode(b)
         empty = ~b.observed_rows()
         if empty.any():  # nothing observed: the posterior is the prior
@@ -414,28 +433,24 @@ class MaskedVAE(nn.Module):
         # the same k noise vectors for every row: results do not depend on batch composition
         z, _, log_ratio = reparameterize_kl(mu, logvar, eps=eps[:, None, :].expand(k, mu.shape[0], -1))
         p = self.decode(z)
-        norms = self.cat_log_norms(p["cat_logit"]) if self.cat_sizes else None
+        norms, probs = self.cat_softmax(p["cat_logit"]) if self.cat_sizes else (None, [])
         weights = torch.softmax(self.log_likelihood(p, b, norms) + log_ratio, dim=0)
-        return p, weights, norms
+        return p, weights, [pc.view(pc.shape[0], *weights.shape) for pc in probs]
 
     @torch.no_grad()
     def posterior(self, b: Batch, eps: torch.Tensor) -> Posterior:
         """Self-normalized importance-weighted expectations of every cell given the observed ones."""
-        p, w, norms = self._particles(b, eps)
+        p, w, probs = self._particles(b, eps)
         wk = w.unsqueeze(-1)
         num = (wk * p["loc"]).sum(0)
         bins = (wk * torch.sigmoid(p["bin_logit"])).sum(0)
-        cats = []
-        if self.cat_sizes:  # every column's softmax in one exp, from the normalizers in hand
-            probs = torch.exp(p["cat_logit"] - norms.index_select(-1, self.cat_column_of_logit))
-            mixed = (wk * probs).sum(0)
-            cats = [mixed[:, sl] for sl in self.cat_slices()]
+        cats = [(pc * w).sum(1).T for pc in probs]
         return Posterior(num=num, bin=bins, cat=cats)
 
     @torch.no_grad()
     def sample_conditional(self, b: Batch, eps: torch.Tensor, generator: torch.Generator) -> Posterior:
         """One draw of every cell from p(x_mis | x_obs) by sampling importance resampling."""
-        p, w, _ = self._particles(b, eps)
+        p, w, probs = self._particles(b, eps)
         idx = torch.multinomial(w.T.cpu(), 1, generator=generator).squeeze(1).to(w.device)  # (B,)
         rows = torch.arange(w.shape[1], device=w.device)
         loc, scale = p["loc"][idx, rows], p["scale"][idx, rows]
@@ -448,8 +463,8 @@ class MaskedVAE(nn.Module):
         u = torch.rand(p["bin_logit"][0].shape, generator=generator).to(loc.device)
         bins = (u < torch.sigmoid(p["bin_logit"][idx, rows])).float()
         cats = []
-        for sl in self.cat_slices():
-            probs = torch.softmax(p["cat_logit"][idx, rows][:, sl], -1)
-            draw = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1)
-            cats.append(F.one_hot(draw, probs.shape[1]).float().to(loc.device))
+        for pc in probs:
+            chosen = pc[:, idx, rows].T  # (B, size): the resampled draw's probabilities
+            draw = torch.multinomial(chosen.cpu(), 1, generator=generator).squeeze(1)
+            cats.append(F.one_hot(draw, chosen.shape[1]).float().to(loc.device))
         return Posterior(num=num, bin=bins, cat=cats)
