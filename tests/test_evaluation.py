@@ -40,3 +40,25 @@ def test_score_imputation_on_known_errors():
     sc = score_imputation(truth, holey, imputed)
     assert sc["rmse"] == pytest.approx(np.sqrt((1.0**2 + 0.0) / 2))  # std of a is 2
     assert sc["accuracy"] == 0.5 and sc["hidden_numeric"] == 2
+
+
+def test_numeric_peer_fitted_once_fills_new_rows_in_the_tables_own_values(df):
+    """The transform benchmark fits a peer once and imputes with it: new rows get filled,
+    observed cells kept, categories mapped back to the table's own labels."""
+    from sklearn.impute import SimpleImputer
+
+    from vaetools.evaluation import AsNumbers
+
+    holey = hide_cells(df, 0.3, "mcar", random_state=0)
+    peer = AsNumbers(lambda: SimpleImputer(strategy="median")).fit(holey.iloc[:1500])
+    new = holey.iloc[1500:]
+    out = peer.transform(new)
+    assert out.notna().all().all() and list(out.index) == list(new.index)
+    observed = new.notna()
+    pd.testing.assert_frame_equal(out[observed].astype(object), new[observed].astype(object))
+    assert set(out["d"]) <= {"x", "y"}
+    # a label the fit never saw counts as missing rather than as some other category's code
+    unseen = new.assign(d=["z"] * len(new))
+    assert set(peer.transform(unseen.assign(d=pd.NA))["d"]) <= {"x", "y"}
+    codes = peer._to_numbers(unseen)[:, 3]
+    assert np.isnan(codes).all()

@@ -113,28 +113,35 @@ def score_imputation(truth: pd.DataFrame, holey: pd.DataFrame, imputed: pd.DataF
 class AsNumbers:
     """Runs a numeric sklearn imputer on a mixed table: numeric columns standardized,
     categorical ones as ordinal codes (rounded and clipped back), as such imputers are
-    commonly used on mixed data."""
+    commonly used on mixed data. ``fit_transform`` is the imputer's own (IterativeImputer
+    imputes while it fits); ``fit`` then ``transform`` imputes rows with the fitted imputer."""
 
     def __init__(self, make):
         self.make = make
 
-    def fit_transform(self, df: pd.DataFrame) -> pd.DataFrame:
-        cols, decode = [], []
+    def _learn_encoding(self, df: pd.DataFrame) -> None:
+        self.decode_ = []
         for c in df.columns:
             s = df[c]
-            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            if _numeric(s):
                 v = s.astype(float)
-                mu, sd = v.mean(), v.std() or 1.0
-                cols.append(((v - mu) / sd).to_numpy())
-                decode.append(("num", mu, sd, pd.api.types.is_integer_dtype(s.dtype)))
+                self.decode_.append(("num", v.mean(), v.std() or 1.0, pd.api.types.is_integer_dtype(s.dtype)))
             else:
-                codes, cats = pd.factorize(s)
+                self.decode_.append(("cat", pd.factorize(s)[1], None, None))
+
+    def _to_numbers(self, df: pd.DataFrame) -> np.ndarray:
+        cols = []
+        for c, d in zip(df.columns, self.decode_):
+            if d[0] == "num":
+                cols.append(((df[c].astype(float) - d[1]) / d[2]).to_numpy())
+            else:
+                codes = pd.Index(d[1]).get_indexer(df[c])
                 cols.append(np.where(codes < 0, np.nan, codes).astype(float))
-                decode.append(("cat", cats, None, None))
-        X = np.stack(cols, 1)
-        Y = self.make().fit_transform(X)
+        return np.stack(cols, 1)
+
+    def _from_numbers(self, df: pd.DataFrame, Y: np.ndarray) -> pd.DataFrame:
         out = df.copy()
-        for j, (c, d) in enumerate(zip(df.columns, decode)):
+        for j, (c, d) in enumerate(zip(df.columns, self.decode_)):
             miss = df[c].isna().to_numpy()
             if not miss.any():
                 continue
@@ -145,6 +152,19 @@ class AsNumbers:
                 codes = np.clip(np.round(Y[miss, j]), 0, len(d[1]) - 1).astype(int)
                 out.loc[miss, c] = np.asarray(d[1], dtype=object)[codes]
         return out
+
+    def fit(self, df: pd.DataFrame) -> "AsNumbers":
+        self._learn_encoding(df)
+        self.imputer_ = self.make().fit(self._to_numbers(df))
+        return self
+
+    def transform(self, df: pd.DataFrame) -> pd.DataFrame:
+        return self._from_numbers(df, self.imputer_.transform(self._to_numbers(df)))
+
+    def fit_transform(self, df: pd.DataFrame) -> pd.DataFrame:
+        self._learn_encoding(df)
+        self.imputer_ = self.make()
+        return self._from_numbers(df, self.imputer_.fit_transform(self._to_numbers(df)))
 
 
 class MeanMode:
