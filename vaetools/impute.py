@@ -48,8 +48,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     n_imputation_draws : int, default=32
         Importance samples per row when imputing, in antithetic pairs. Transform time grows in
         proportion; error falls with more (wine_quality_red, 30% MCAR, mean of 3 fits: RMSE
-        0.748 at 12 draws, 0.741 at 20, 0.738 at 32). 8 draws imputes adult at 60k+ rows/s
-        on 2 cores, 32 at ~20-25k (benchmarks/RESULTS.md).
+        0.748 at 12 draws, 0.741 at 20, 0.738 at 32). On 2 cores adult imputes at about 80k
+        rows/s with 8 draws, 50k with 16 and 27k with 32 (benchmarks/bench_transform.py).
     batch_size : int or None, default=None
         Rows per minibatch; None picks about 1/32 of the rows within [128, 1024], and 64 for
         tables under 768 rows.
