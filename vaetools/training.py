@@ -128,6 +128,9 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
     fused = data.num.device.type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=fused or None)
     total_steps, step = steps_per_epoch * config.max_epochs, 0
+    # gathering each batch's rows cost ~7 indexing calls per step; gathering 32 batches at once
+    # and slicing them (views) trains on the same batches
+    gather_rows = batch_size * 32
     progress = _Progress(config.max_epochs, config.verbose > 0, held is not None)
     history: list[dict] = []
     best_score, best_state, since_best = math.inf, None, 0
@@ -136,11 +139,13 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
         order = torch.randperm(n, generator=gen).to(data.num.device)
         total, batches = 0.0, 0
         for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+            if start % gather_rows == 0:  # rows of the next batches in one gather per tensor
+                block = train_data[order[start:start + gather_rows]]
+            offset = start % gather_rows
             for group in optimizer.param_groups:
                 group["lr"] = 0.5 * config.learning_rate * (1 + math.cos(math.pi * step / total_steps))
             step += 1
-            loss = model.loss(train_data[idx], config.k, config.beta)
+            loss = model.loss(block[offset:offset + batch_size], config.k, config.beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
