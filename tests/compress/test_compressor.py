@@ -163,6 +163,39 @@ def test_damaged_or_foreign_files(tmp_path, fitted):
         decompress(tmp_path / "nope.vtz")
 
 
+def _rename_first(layout):
+    layout[0][0] = "decoder.extra"
+
+
+def _shrink_last(layout):
+    layout[-1][1][-1] -= 1
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_rename_first, "stores weights 'decoder.extra'"),
+    (lambda layout: layout.pop(), "are missing"),
+    (_shrink_last, "have shape"),
+])
+def test_weights_that_do_not_fit_the_described_model_are_refused(tmp_path, fitted, monkeypatch, damage, message):
+    """A file with valid checksums whose weights do not match the model its header describes
+    (other software, or crafted) gets a clear error, never torch's loader error nor a decoder
+    with freshly initialized weights."""
+    from vaetools.compress import container
+
+    df, comp = fitted
+    write = container.write
+
+    def damaged(path, header, weights, chunks, overwrite=False):
+        damage(header["weights"])
+        return write(path, header, weights, chunks, overwrite)
+
+    monkeypatch.setattr(container, "write", damaged)
+    comp.compress(df, tmp_path / "odd.vtz")
+    monkeypatch.undo()
+    with pytest.raises(VTZError, match=message):
+        decompress(tmp_path / "odd.vtz")
+
+
 def test_info_accounts_for_every_byte(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"

@@ -122,7 +122,20 @@ def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
                       ar_hidden=model_cfg.get("ar_hidden", 0), ar_order=model_cfg.get("ar_order"),
                       ar_inputs=model_cfg.get("ar_inputs")).double()
     current = model.state_dict()
-    for name, t in unpack_weights(blob, layout, model.ar_weight_masks()).items():
+    stored = unpack_weights(blob, layout, model.ar_weight_masks())
+    # a checksum-valid file from other software (or crafted) must reach neither torch's loader
+    # nor decoding with freshly initialized weights, which would give wrong values silently
+    for name, t in stored.items():
+        if name not in current:
+            raise container.VTZError(f"corrupted file: it stores weights {name!r}, which the model its "
+                                     "header describes does not have")
+    missing = sorted(set(decoder_state(model)) - set(stored))
+    if missing:
+        raise container.VTZError(f"corrupted file: the decoder weights {missing} are missing")
+    for name, t in stored.items():
+        if tuple(t.shape) != tuple(current[name].shape):
+            raise container.VTZError(f"corrupted file: weights {name!r} have shape {tuple(t.shape)}, the "
+                                     f"model its header describes needs {tuple(current[name].shape)}")
         current[name] = t.to(torch.float64)
     model.load_state_dict(current)
     return model.eval()
