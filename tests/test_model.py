@@ -81,20 +81,27 @@ def test_model_without_categorical_columns_builds_and_imputes():
     assert post.num.shape == (3, 2) and post.cat == [] and torch.isfinite(post.bin).all()
 
 
-def test_category_major_softmax_equals_each_columns_softmax_even_far_from_zero():
+def test_categorical_normalizers_equal_each_columns_logsumexp_even_far_from_zero():
     """The imputer's posterior reads categorical probabilities and normalizers off
-    ``cat_softmax``; they must equal the plain per-column softmax, also for logits whose columns
-    sit far apart (softmax is shift-free per column, so nothing keeps them near 0)."""
+    ``cat_softmax``, training reads normalizers and their gradients off ``cat_log_norms``; both
+    must equal the plain per-column softmax and logsumexp, also for logits whose columns sit
+    far apart (softmax is shift-free per column, so nothing keeps them near 0)."""
     model = MaskedVAE(n_num=1, n_bin=0, cat_sizes=[3, 1, 5])
     logits = torch.randn(4, 6, 9, dtype=torch.float64) * 3
     logits[..., :3] += 700.0  # exp would overflow without a shift
     logits[..., 4:] -= 700.0  # and underflow to 0 with a shift shared across columns
-    norms, probs = model.cat_softmax(logits)
-    torch.testing.assert_close(norms, model.cat_log_norms(logits))
+    logits.requires_grad_(True)
+    norms, probs = model.cat_softmax(logits.detach())
+    trained = model.cat_log_norms(logits)  # the training path, with gradients
+    trained.sum().backward()
     assert [tuple(p.shape) for p in probs] == [(3, 24), (1, 24), (5, 24)]
-    for sl, p in zip(model.cat_slices(), probs):
-        expected = torch.softmax(logits[..., sl], -1).reshape(24, -1).T
-        torch.testing.assert_close(p, expected)
+    for c, (sl, p) in enumerate(zip(model.cat_slices(), probs)):
+        expected = torch.softmax(logits[..., sl], -1)
+        torch.testing.assert_close(p, expected.detach().reshape(24, -1).T)
+        lse = torch.logsumexp(logits[..., sl], -1)
+        torch.testing.assert_close(norms[..., c], lse.detach())
+        torch.testing.assert_close(trained[..., c], lse)
+        torch.testing.assert_close(logits.grad[..., sl], expected)  # d logsumexp = softmax
 
 
 def test_autoregressive_branch_sees_only_the_columns_before_each_column():

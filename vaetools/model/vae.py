@@ -107,6 +107,7 @@ class MaskedVAE(nn.Module):
         self.register_buffer("cat_offsets", offsets, persistent=False)
         column_of_logit = torch.repeat_interleave(torch.arange(len(cat_sizes)), torch.tensor(cat_sizes, dtype=torch.int64))
         self.register_buffer("cat_column_of_logit", column_of_logit, persistent=False)
+        self.register_buffer("cat_sum_matrix", (column_of_logit[:, None] == torch.arange(len(cat_sizes))).float(), persistent=False)
         # per numeric column floor on the scale, so that point masses (zeros, integers) cannot
         # collapse the likelihood: see MaskedVAE docs
         floor = torch.full((n_num,), _MIN_SCALE) if min_scale is None else torch.tensor(min_scale, dtype=torch.float32)
@@ -241,7 +242,9 @@ class MaskedVAE(nn.Module):
         # output per slice, split's joins the four gradients once (same values either way)
         n, nb = self.n_num, self.n_bin
         loc, scale, bin_logit, cat_logit = out.split([n, n, nb, out.shape[-1] - 2 * n - nb], dim=-1)
-        return {"loc": loc, "scale": F.softplus(scale) + self.min_scale, "bin_logit": bin_logit,
+        # softplus of a strided view runs element by element, of a contiguous copy vectorized
+        # (adult training, 1024 rows x 5 draws: 0.93 -> 0.1 ms)
+        return {"loc": loc, "scale": F.softplus(scale.contiguous()) + self.min_scale, "bin_logit": bin_logit,
                 "cat_logit": cat_logit}
 
     def decoder_trunk(self, z: torch.Tensor) -> torch.Tensor:
@@ -336,10 +339,16 @@ class MaskedVAE(nn.Module):
         return torch.stack(norms, -1).view(*lead, -1), probs
 
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
-        """logsumexp of each categorical column's logits: (..., n_cat). One call per column: a
-        shared shift with one matmul summing every column measured no faster on adult's
-        transform and slower on small training batches (more operators)."""
-        return torch.stack([torch.logsumexp(logits[..., sl], dim=-1) for sl in self.cat_slices()], dim=-1)
+        """logsumexp of each categorical column's logits: (..., n_cat). Each column's maximum is
+        subtracted in one operator (it needs no gradient: the result does not depend on the
+        shift) and the exponentials are summed per column by one product with a 0/1 matrix.
+        Per-column logsumexp on slices of the last dimension ran strided, and its backward
+        filled a zero tensor of all the logits per column: adult, 1024 rows x 5 draws, forward
+        and backward 4.9 -> 3.5 ms; 128 rows 0.96 -> 0.57 ms."""
+        with torch.no_grad():
+            top = torch.stack([logits[..., sl].amax(-1) for sl in self.cat_slices()], dim=-1)
+        shifted = torch.exp(logits - top.index_select(-1, self.cat_column_of_logit))
+        return torch.log(shifted @ self.cat_sum_matrix.to(logits.dtype)) + top
 
     def cat_log_probs(self, logits: torch.Tensor, codes: torch.Tensor,
                       norms: torch.Tensor | None = None) -> torch.Tensor:
