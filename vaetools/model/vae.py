@@ -324,8 +324,8 @@ class MaskedVAE(nn.Module):
         probabilities, category first: (size, N) per column for the N = prod(...) rows. For
         inference without gradients: it works on a category-major copy of the logits, where each
         column is a block of whole rows, because reductions over slices of the last dimension
-        run strided (adult, 256 rows x 32 draws: 1.2 ms against 3.4 ms for ``cat_log_norms``
-        plus the probabilities from it)."""
+        run strided (adult, 256 rows x 32 draws, with the posterior's mixing: 2.2 ms against
+        3.4 ms for ``cat_log_norms`` and the probabilities from it, median of 21)."""
         lead = logits.shape[:-1]
         by_category = logits.reshape(-1, logits.shape[-1]).T.contiguous()
         norms, probs = [], []
