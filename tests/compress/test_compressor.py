@@ -196,6 +196,51 @@ def test_weights_that_do_not_fit_the_described_model_are_refused(tmp_path, fitte
         decompress(tmp_path / "odd.vtz")
 
 
+def test_values_that_decode_differently_from_the_writers_are_an_error_not_a_wrong_table(tmp_path, fitted, monkeypatch):
+    """Each chunk stores a check of what it decodes to. Arithmetic that differs on the reading
+    machine can decode intact bytes to other values; here the decoder's ranking of categories
+    is disturbed at decompression (the coded ranks still decode, to other categories), which
+    without the check would return a table with wrong categories and no error."""
+    from vaetools.compress import codec
+
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path, error_bound=0.01, chunk_rows=200)
+    assert info(path)["format_version"] == 4
+    rank_order = codec._rank_order
+
+    def swapped(probs):  # the two most probable categories trade places
+        order = rank_order(probs).copy()
+        order[:, [0, 1]] = order[:, [1, 0]]
+        return order
+
+    monkeypatch.setattr(codec, "_rank_order", swapped)
+    with pytest.raises(VTZError, match="chunk 0 decoded to values that fail the check"):
+        decompress(path)
+
+
+def test_files_without_the_decoded_check_still_read(tmp_path, fitted, monkeypatch):
+    """Format 3 files carry no check section; they decode as before."""
+    from vaetools.compress import codec, container
+
+    df, comp = fitted
+    write = container.write
+
+    def as_format_3(path, header, weights, chunks, overwrite=False):
+        header.pop("check")
+        chunks = [(a, m, container.pack_sections(container.unpack_sections(p, "chunk")[:-1]))
+                  for a, m, p in chunks]
+        return write(path, header, weights, chunks, overwrite)
+
+    with monkeypatch.context() as m:
+        m.setattr(container, "write", as_format_3)
+        m.setattr(container, "FORMAT_VERSION", 3)
+        comp.compress(df, tmp_path / "v3.vtz", error_bound=0.01)
+    comp.compress(df, tmp_path / "v4.vtz", error_bound=0.01)
+    assert info(tmp_path / "v3.vtz")["format_version"] == 3
+    pd.testing.assert_frame_equal(decompress(tmp_path / "v3.vtz"), decompress(tmp_path / "v4.vtz"))
+
+
 def test_info_accounts_for_every_byte(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"

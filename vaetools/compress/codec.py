@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import struct
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -437,6 +439,16 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
 
+    def decoded(name: str, rows: slice) -> np.ndarray:
+        """What stream ``name`` decodes to in ``rows``, for ``decoded_check``."""
+        kind, j = name.split("/")
+        j, keep = int(j), observed_rows[name][rows]
+        if kind != "rank":
+            return streams[name][rows][keep]
+        if j in enc_obj.bin_cols:
+            return table.bin[rows, enc_obj.bin_cols.index(j)][keep]
+        return table.cat[rows, enc_obj.cat_cols.index(j)][keep]
+
     chunks = []
     for start in range(0, n, chunk_rows):
         rows = slice(start, min(n, start + chunk_rows))
@@ -446,6 +458,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             keep = observed_rows[name][rows]
             args = _model_args(name, models[name], enc_obj, chunk_pred, bound_steps, keep)
             sections.append(models[name].encode(sym[rows][keep], *args))
+        sections.append(decoded_check([y[rows]] + [decoded(name, rows) for name in streams]))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
 
     header = {
@@ -462,8 +475,27 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         "streams": list(streams),
         "histograms": {k: m.to_dict() for k, m in models.items()},
         "chunk_rows": chunk_rows,
+        "check": CHECK,
     }
     return header, weights, chunks
+
+
+CHECK = "crc32 of decoded symbols"
+
+
+def decoded_check(parts: list[np.ndarray]) -> bytes:
+    """A chunk's last section (format 4): CRC32 of what it decodes to, as int64: the latent
+    codes, then per stream in header order its mask symbols, residual symbols or categorical
+    and binary codes at the observed cells. The entropy coder's tables come from the float64
+    decoder's predictions, rounded to a grid; arithmetic that differs on the reading machine
+    (another BLAS, CPU or version) across a grid point would decode other values from intact
+    bytes, and this turns that into an error instead of a wrong table. Numeric values decoded
+    from their prediction (the base a residual adds to, or an unbounded column's estimate) are
+    not covered: last-bit differences there are harmless."""
+    crc = 0
+    for part in parts:
+        crc = zlib.crc32(np.ascontiguousarray(part, dtype="<i8").tobytes(), crc)
+    return struct.pack("<I", crc & 0xFFFFFFFF)
 
 
 def _slice_pred(pred: dict, rows) -> dict:
@@ -533,11 +565,12 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         for ci in needed:
             info = reader.chunks[ci]
             sections = reader.chunk(ci)
-            if len(sections) != 1 + len(h["streams"]):
+            checked = h.get("check") == CHECK  # format 4 on
+            if len(sections) != 1 + len(h["streams"]) + checked:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
             m = info.rows
-            data = dict(zip(h["streams"], sections[1:]))
-            cols = {}
+            data = dict(zip(h["streams"], sections[1:1 + len(h["streams"])]))
+            cols, decoded = {}, {}
 
             def decode_column(j: int, pred: dict) -> np.ndarray:
                 """Column j's values from its stream and the decoder's predictions."""
@@ -545,7 +578,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
 
                 def stream(name):
                     args = _model_args(name, hists[name], enc_obj, pred, bounds, obs)
-                    return hists[name].decode(data[name], *(args or (int(obs.sum()),)))
+                    decoded[name] = hists[name].decode(data[name], *(args or (int(obs.sum()),)))
+                    return decoded[name]
 
                 if spec.kind in NUMERIC_KINDS:
                     vals = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
@@ -565,6 +599,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                 values = np.array(spec.categories, dtype=object)[code]
                 values[~obs] = None
                 cols[j] = values
+                decoded[f"rank/{j}"] = code[obs]
                 return code
 
             try:
@@ -572,10 +607,18 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                 observed = np.ones((m, len(specs)), dtype=bool)
                 for name, section in data.items():
                     if name.startswith("mask/"):
-                        observed[:, int(name.split("/")[1])] = ~hists[name].decode(section, m).astype(bool)
+                        decoded[name] = hists[name].decode(section, m)
+                        observed[:, int(name.split("/")[1])] = ~decoded[name].astype(bool)
                 predict_columns(model, enc_obj, y, step, observed, decode_column)
+                agrees = not checked or sections[-1] == decoded_check([y] + [decoded[k] for k in h["streams"]])
             except (RuntimeError, ValueError, IndexError, KeyError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
+            if not agrees:
+                raise container.VTZError(
+                    f"{src}: chunk {ci} decoded to values that fail the check stored with it, though its "
+                    "bytes are intact: this machine's arithmetic (CPU, BLAS or torch version) differs "
+                    "from the writer's where it matters. Decompress it where it was written, or with "
+                    "the vaetools and torch versions that wrote it")
             block = {}
             spec_iter = iter(range(len(specs)))
             for col in h["columns"]:

@@ -28,8 +28,9 @@ from pathlib import Path
 MAGIC = b"\x89VTZ\r\n\x1a\n"
 TRAILER = b"VTZ-END\x00"
 # 2: int8 weight matrices (codec.pack_weights); 3: the decoder's autoregressive branch, its
-# masked matrices stored without their masked-out entries. Older versions are still read.
-FORMAT_VERSION = 3
+# masked matrices stored without their masked-out entries; 4: each chunk ends with a CRC32 of
+# what it decodes to (codec.decoded_check). Older versions are still read.
+FORMAT_VERSION = 4
 FLAG_DEFLATED_HEADER = 1
 
 
