@@ -48,6 +48,10 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         Weight of the file's size in the loss; higher gives smaller files and, for numeric
         columns without a bound, larger errors (wine_quality_red: 1.0 and 0.01 give RMSE 0.77
         and 0.22 in standardized units, in 2.8 and 8.1 kB).
+    learning_rate : float, default=1e-2
+        Peak Adam step size (cosine decay over the epochs). Higher than the imputer's: with the
+        same plan, 1e-2 against 3e-3 gave smaller files at a 1% bound on every benchmark table
+        (adult 189.8 -> 183.5 kB, abalone 15.2 -> 15.0, wine 12.13 -> 12.05, digits 43.9 -> 43.2).
     quantization : float, default=1.0
         Rounding step of the latent code (the networks learn the code's scale around it).
     error_bound : float, dict or None, default=None
@@ -85,7 +89,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes="auto", likelihood="gaussian",
                  rate_weight=1.0, quantization=1.0, error_bound=None, error_mode="relative", autoregressive="auto",
                  batch_size=None,
-                 learning_rate=3e-3, max_epochs="auto", patience=12, validation_fraction=0.0,
+                 learning_rate=1e-2, max_epochs="auto", patience=12, validation_fraction=0.0,
                  column_types=None, max_categories=100,
                  device="auto", random_state=None, verbose=0):
         self.missing_values = missing_values
