@@ -441,3 +441,13 @@ def test_without_a_bound_rate_weight_trades_bytes_for_error_and_the_scale_states
         assert spec.transform == "none"
         rmse = np.sqrt(np.mean((back[spec.name] - df[spec.name]) ** 2)) / spec.std
         assert 0.8 < scale[k] / rmse < 1.25, (spec.name, scale[k], rmse)
+
+
+def test_learning_rate_auto_is_higher_for_a_model_fitted_with_a_bound():
+    """The documented step sizes: 1e-2 with an error bound (smaller files on every benchmark
+    table), 3e-3 without; a number is used as given, anything else is refused by name."""
+    assert VAECompressor(error_bound=0.01)._peak_learning_rate(64) == 1e-2
+    assert VAECompressor()._peak_learning_rate(64) == 3e-3
+    assert VAECompressor(error_bound=0.01, learning_rate=5e-4)._peak_learning_rate(64) == 5e-4
+    with pytest.raises(ValueError, match="learning_rate"):
+        VAECompressor(learning_rate="fast").fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
