@@ -25,7 +25,7 @@ SHARED_PARAMETER_CONSTRAINTS: dict = {
     "latent_dim": [Interval(Integral, 1, None, closed="left")],
     "likelihood": [StrOptions(set(LIKELIHOODS))],
     "batch_size": [Interval(Integral, 1, None, closed="left"), None],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "patience": [Interval(Integral, 1, None, closed="left")],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -154,7 +154,14 @@ class TabularVAEBase(BaseEstimator):
         return batch_size_for(n_rows, self.batch_size)
 
     def _peak_learning_rate(self, batch_rows: int) -> float:
-        return float(self.learning_rate)
+        """The peak step size: ``learning_rate`` as given, or the estimator's own for "auto"."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        return self._auto_learning_rate(batch_rows)
+
+    def _auto_learning_rate(self, batch_rows: int) -> float:
+        """learning_rate="auto" for ``batch_rows``-row steps; each estimator sets its own."""
+        raise NotImplementedError
 
     def _epochs(self, n_rows: int) -> int:
         if self.max_epochs != "auto":

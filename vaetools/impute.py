@@ -7,14 +7,14 @@ from ``vaetools.model``, the loop from ``vaetools.training``.
 from __future__ import annotations
 
 import numbers
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
@@ -106,7 +106,6 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         "hidden_sizes": [tuple, list],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "n_imputation_draws": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
     }
@@ -145,9 +144,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         default = int(np.clip(n_rows // 32, 128 if n_rows >= 768 else 64, 1024))
         return batch_size_for(n_rows, self.batch_size or default)
 
-    def _peak_learning_rate(self, batch_rows: int) -> float:
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
+    def _auto_learning_rate(self, batch_rows: int) -> float:
         return 3e-3 * float(np.clip(batch_rows, 64, 128)) / 64
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -127,10 +127,10 @@ def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     stored = unpack_weights(blob, layout, model.ar_weight_masks())
     # a checksum-valid file from other software (or crafted) must reach neither torch's loader
     # nor decoding with freshly initialized weights, which would give wrong values silently
-    for name, t in stored.items():
-        if name not in current:
-            raise container.VTZError(f"corrupted file: it stores weights {name!r}, which the model its "
-                                     "header describes does not have")
+    unknown = [name for name in stored if name not in current]
+    if unknown:
+        raise container.VTZError(f"corrupted file: it stores weights {unknown[0]!r}, which the model its "
+                                 "header describes does not have")
     missing = sorted(set(decoder_state(model)) - set(stored))
     if missing:
         raise container.VTZError(f"corrupted file: the decoder weights {missing} are missing")

@@ -86,7 +86,6 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         "error_bound": [None, Interval(Real, 0, None, closed="neither"), dict],
         "error_mode": [StrOptions({"relative", "absolute"})],
         "autoregressive": ["boolean", StrOptions({"auto"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes="auto", likelihood="gaussian",
@@ -181,9 +180,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                                     ar_hidden=hidden[-1] if self.autoregressive_ else 0, ar_order=order,
                                     ar_inputs=inputs, **options)
 
-    def _peak_learning_rate(self, batch_rows: int) -> float:
-        if self.learning_rate != "auto":
-            return float(self.learning_rate)
+    def _auto_learning_rate(self, batch_rows: int) -> float:
         return 1e-2 if self.error_bound is not None else 3e-3
 
     # the file holds the training data itself: no held-out data to stop on, and every epoch
