@@ -37,6 +37,26 @@ SHARED_PARAMETER_CONSTRAINTS: dict = {
 }
 
 
+def _numbers_behind_marker(frame: pd.DataFrame, marked: pd.DataFrame, keep: set) -> pd.DataFrame:
+    """Text columns that hold only numbers once the ``missing_values`` marker is gone, as
+    numbers: a CSV column with "?" in some cells is read as text, and the user who says
+    ``missing_values="?"`` means the numbers (read_csv with ``na_values="?"`` gives them).
+    Only columns where the marker was found are touched, and none named in ``keep`` (declared
+    categorical or binary), so a text column of codes such as "02134" stays text."""
+    out = frame
+    for j in np.flatnonzero(marked.to_numpy().any(axis=0)):
+        col = frame.iloc[:, j]
+        if frame.columns[j] in keep:
+            continue
+        if pd.api.types.is_numeric_dtype(col.dtype) or isinstance(col.dtype, pd.CategoricalDtype):
+            continue
+        numbers = pd.to_numeric(col, errors="coerce")
+        if col.notna().any() and numbers.notna().equals(col.notna()):
+            out = out.copy() if out is frame else out
+            out.isetitem(j, numbers)
+    return out
+
+
 class TabularVAEBase(BaseEstimator):
     """Shared machinery; subclasses define the parameters (``__init__``) and the public API."""
 
@@ -86,7 +106,8 @@ class TabularVAEBase(BaseEstimator):
             frame = pd.DataFrame(arr)
         missing = self._is_missing_value(frame)
         if missing.to_numpy().any() and not frame.isna().equals(missing):
-            frame = frame.mask(missing)
+            keep = {c for c, kind in (self.column_types or {}).items() if kind in ("binary", "categorical")}
+            frame = _numbers_behind_marker(frame.mask(missing), frame.isna() != missing, keep)
         return frame
 
     def _align_columns(self, X: pd.DataFrame) -> pd.DataFrame:

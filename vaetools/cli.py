@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+NA_HELP = ("more values that mark a missing cell, e.g. --na-values '?' -999 (empty fields, NA, N/A, "
+           "null and NaN already do)")
 
 
 class CLIError(Exception):
@@ -27,18 +29,49 @@ def _format_of(path: Path, what: str) -> str:
     return fmt
 
 
-def read_table(path: Path):
+def read_table(path: Path, na_values: list[str] | None = None):
+    """The table at ``path`` with pandas' nullable dtypes, so that an integer column with empty
+    fields stays integer (Int64) and is written back as 3, not 3.0. ``na_values``: more strings
+    that mark a missing cell (pandas' readers already take "", NA, N/A, null, NaN, ...)."""
     import pandas as pd
 
     fmt = _format_of(path, "input")
     if not path.exists():
         raise CLIError(f"input {path} does not exist")
+    na_values = list(na_values or [])
     try:
-        return pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
+        if fmt == "csv":
+            return pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable")
+        df = pd.read_parquet(path, dtype_backend="numpy_nullable")
     except ImportError as exc:
         raise CLIError(f"reading Parquet needs pyarrow: pip install pyarrow ({exc})") from None
     except Exception as exc:  # parse errors of every kind: report, do not trace back
         raise CLIError(f"could not read {path}: {exc}") from None
+    return _mark_missing(df, na_values)
+
+
+def _mark_missing(df, tokens: list[str]):
+    """Cells equal to one of ``tokens`` set missing: as text in text columns, as numbers in
+    numeric columns where the token is one (-999), as read_csv's na_values does."""
+    import pandas as pd
+
+    if not tokens:
+        return df
+    numbers = []
+    for t in tokens:
+        try:
+            numbers.append(float(t))
+        except ValueError:
+            pass
+    out = df.copy()
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if pd.api.types.is_bool_dtype(col.dtype):
+            continue
+        hit = col.isin(numbers) if pd.api.types.is_numeric_dtype(col.dtype) else col.astype(str).isin(tokens)
+        if hit.any():
+            out.isetitem(j, col.mask(hit.fillna(False).astype(bool)))
+    return out
 
 
 def check_destination(out: Path, inputs: list[Path], overwrite: bool) -> None:
@@ -76,7 +109,7 @@ def cmd_impute(args) -> int:
     check_destination(out, [src], args.overwrite)
     if args.save_model:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
-    df = read_table(src)
+    df = read_table(src, args.na_values)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -152,7 +185,7 @@ def cmd_compress(args) -> int:
     if out.suffix.lower() != ".vtz":
         raise CLIError(f"output {out}: use the .vtz extension")
     check_destination(out, [src], args.overwrite)
-    df = read_table(src)
+    df = read_table(src, args.na_values)
     comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
                          error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
                          max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
@@ -221,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="columns to pass through untouched (IDs, free text)")
     p.add_argument("--column-types", metavar="COL=KIND,...",
                    help="force column kinds: continuous, integer, binary or categorical (zip=categorical)")
+    p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,
                    help="training epochs (default: from the table's size, about 384,000 row visits within [20, 400] epochs)")
@@ -247,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--column-types", metavar="COL=KIND,...",
                    help="force column kinds (zip=categorical); an integer column declared continuous "
                         "decodes to floats within the bound")
+    p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--autoregressive", choices=["auto", "on", "off"], default="auto",
                    help="condition each column on those decoded before it (auto: from 20,000 rows, with a bound)")

@@ -33,7 +33,10 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     Parameters
     ----------
     missing_values : float, int, str, None or pd.NA, default=np.nan
-        Cells equal to this count as missing, in addition to NaN, None and pd.NA.
+        Cells equal to this count as missing, in addition to NaN, None and pd.NA. A text column
+        that holds only numbers once these cells are gone (a CSV column with "?" for missing
+        values is read as text) is modelled and returned as numbers, as
+        ``pd.read_csv(..., na_values="?")`` would have read it.
     latent_dim : int, default=8
         Size of the latent code.
     hidden_sizes : tuple of int, default=(128, 128)

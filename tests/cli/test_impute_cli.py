@@ -53,6 +53,40 @@ def test_column_types_force_a_kind(tmp_path, table):
     assert set(got["b"].unique()) <= set(holey["b"].dropna().unique())
 
 
+def test_na_values_mark_missing_cells_and_integers_stay_integers(tmp_path, table):
+    src, df = table
+    holey = df.drop(columns="id").assign(count=np.arange(200) % 7)
+    holey["count"] = holey["count"].astype(object)
+    holey.loc[::4, "count"] = None  # an integer column with empty fields
+    holey["a"] = holey["a"].astype(object).where(holey["a"].notna(), "?")
+    holey["kind"] = holey["kind"].where(holey["kind"].notna(), "?")
+    holey.to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(src), "-o", str(out), "--na-values", "?", *FAST]) == 0
+    text = out.read_text()
+    assert "?" not in text
+    got = pd.read_csv(out)
+    assert got["a"].dtype == np.float64 and set(got["kind"]) == {"up", "down"}
+    assert got["count"].dtype == np.int64  # written as 3, not 3.0
+    assert (got.loc[1::4, "count"] == np.arange(200)[1::4] % 7).all()
+
+
+def test_parquet_na_values(tmp_path, table):
+    pytest.importorskip("pyarrow")
+    src, df = table
+    holey = df.drop(columns="id")
+    holey["a"] = holey["a"].fillna(-999.0)
+    holey["kind"] = holey["kind"].fillna("?")
+    pq = tmp_path / "in.parquet"
+    holey.to_parquet(pq)
+    out = tmp_path / "out.parquet"
+    assert main(["impute", str(pq), "-o", str(out), "--na-values", "?", "-999", *FAST]) == 0
+    got = pd.read_parquet(out)
+    assert not (got["a"] == -999).any() and set(got["kind"]) == {"up", "down"}
+    seen = df["a"].notna()
+    np.testing.assert_array_equal(got.loc[seen, "a"], df.loc[seen, "a"])
+
+
 def test_parquet_round_trip(tmp_path, table):
     pytest.importorskip("pyarrow")
     src, df = table

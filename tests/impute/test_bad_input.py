@@ -74,6 +74,50 @@ def test_text_in_numeric_column(holey):
         imp.transform(X)
 
 
+def test_missing_value_marker_in_a_text_column_of_numbers(holey):
+    # as pd.read_csv reads a file where "?" marks missing cells: the numeric column becomes text
+    X = holey[["x", "y", "label"]].copy()
+    X["y"] = [("?" if pd.isna(v) else repr(v)) for v in holey["y"]]
+    X["label"] = holey["label"].fillna("?")
+    X["code"] = np.where(holey["x"] > 0, "0213", "0214")  # text of digits, no marker: stays text
+    with pytest.raises(ValueError, match=r"'y' looks numeric.*missing_values='\?'"):
+        VAEImputer(**FAST).fit(X)
+    imp = VAEImputer(**FAST, missing_values="?")
+    out = imp.fit_transform(X)
+    assert {s.name: s.kind for s in imp.schema_} == {
+        "x": "continuous", "y": "continuous", "label": "binary", "code": "binary"}
+    assert out["y"].dtype == np.float64 and not out.isna().any().any()
+    seen = holey["y"].notna()
+    np.testing.assert_array_equal(out.loc[seen, "y"], holey.loc[seen, "y"])
+    assert set(out["label"]) == {"neg", "pos"} and set(out["code"]) == {"0213", "0214"}
+    # new rows go the same way; a column declared categorical is never turned into numbers
+    pd.testing.assert_frame_equal(imp.transform(X.head(30)), out.head(30))
+    X["code"] = X["code"].where(holey["label"].notna(), "?")
+    imp = VAEImputer(**FAST, missing_values="?", column_types={"code": "categorical"})
+    assert set(imp.fit_transform(X)["code"]) == {"0213", "0214"}
+
+
+def test_mostly_numbers_with_a_frequent_marker_is_not_modelled_as_categories():
+    # concrete's fly_ash with "?" in 14% of its cells: numbers, not 24 categories
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=200)
+    col = pd.Series(np.round(t, 2)).astype(object)
+    col[rng.random(200) < 0.3] = "?"
+    X = pd.DataFrame({"t": t, "ash": col})
+    with pytest.raises(ValueError, match=r"'ash' looks numeric but holds text values such as \['\?'\]"):
+        VAEImputer(**FAST).fit(X)
+
+
+def test_placeholder_category_warns_with_the_fix(holey):
+    X = holey.copy()
+    X["label"] = holey["label"].fillna("?")
+    with pytest.warns(UserWarning, match=r"'label' holds '\?' in \d+ cells.*missing_values='\?'"):
+        VAEImputer(**FAST).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        VAEImputer(**FAST, missing_values="?").fit(X)
+
+
 def test_zero_rows_and_one_row(holey):
     with pytest.raises(ValueError, match="0 sample"):
         VAEImputer(**FAST).fit(holey.iloc[:0])

@@ -6,6 +6,8 @@ the dtype kept), ``binary`` (two values, modelled as Bernoulli) and ``categorica
 
 from __future__ import annotations
 
+import shlex
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -53,15 +55,42 @@ def _as_python(values) -> list:
 
 
 def _numeric_with_text(s: pd.Series) -> list | None:
-    """For an object column that is mostly numbers, the entries that are not."""
+    """For an object column of numbers with a few text entries, those entries: a measurement
+    column where a stand-in such as "?" or "n/a" marks some cells. Numbers with at most 10%
+    text, or more text but at most three distinct text values among more than 20 distinct
+    numbers (concrete's fly_ash with "?" in 14% of its cells was otherwise modelled as 24
+    categories, "?" one of them)."""
     obs = s.dropna()
     if obs.empty:
         return None
     as_num = pd.to_numeric(obs.astype(str), errors="coerce")
     bad = obs[as_num.isna()]
-    if 0 < len(bad) and len(bad) <= 0.1 * len(obs):
-        return _as_python(bad.unique()[:3])
+    if not 0 < len(bad) < len(obs):
+        return None
+    tokens = bad.unique()
+    if len(bad) <= 0.1 * len(obs) or (len(tokens) <= 3 and as_num.nunique() > 20):
+        return _as_python(tokens[:3])
     return None
+
+
+# what people write for "no value" beyond the strings pandas' readers already take as missing
+_PLACEHOLDERS = ("?", "-", "--", ".", "*")
+
+
+def _warn_placeholders(obs: pd.Series, name) -> None:
+    """Warn about text cells that are a usual stand-in for a missing value ('?' in the UCI
+    adult files, blanks): modelled as a category of their own, they would never be imputed."""
+    text = obs.astype(str).str.strip()
+    found = np.flatnonzero((text.isin(_PLACEHOLDERS) | (text == "")).to_numpy())
+    if not found.size:
+        return
+    token = obs.iloc[found[0]]
+    count = int((obs == token).sum())
+    warnings.warn(
+        f"{_describe(name)} holds {token!r} in {count} cells, a common stand-in for a missing "
+        f"value; it is modelled as a category of its own. If it marks missing cells, pass "
+        f"missing_values={token!r} (command line: --na-values {shlex.quote(str(token))}) or read "
+        "the file with na_values", UserWarning, stacklevel=2)
 
 
 def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> ColumnSpec:
@@ -95,8 +124,11 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
                 raise ValueError(
                     f"{_describe(name)} looks numeric but holds text values such as {bad}; clean "
                     f"them (e.g. pd.to_numeric(df[{name!r}], errors='coerce')) or declare the column "
-                    f"categorical with column_types={{{name!r}: 'categorical'}}")
+                    f"categorical with column_types={{{name!r}: 'categorical'}}. If {bad[0]!r} marks "
+                    f"missing cells, pass missing_values={bad[0]!r} (command line: --na-values)")
             kind = "binary" if obs.nunique() == 2 else "categorical"
+    if kind in ("binary", "categorical") and not is_numeric and not is_bool:
+        _warn_placeholders(obs, name)
 
     spec = ColumnSpec(name=name, kind=kind, dtype=dtype)
     if kind in ("binary", "categorical"):
