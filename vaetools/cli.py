@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vaetools._files import write_atomically
+
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 NA_HELP = ("more values that mark a missing cell, e.g. --na-values '?' -999 (empty fields, NA, N/A, "
            "null and NaN already do)")
@@ -85,20 +87,24 @@ def check_destination(out: Path, inputs: list[Path], overwrite: bool) -> None:
         raise CLIError(f"output folder {out.parent} does not exist")
 
 
-def write_table(df, path: Path) -> None:
+def write_table(df, path: Path, overwrite: bool) -> None:
+    """Write ``df`` whole or not at all; an output that appeared during a long fit is kept
+    unless ``overwrite``."""
     fmt = _format_of(path, "output")
-    tmp = path.with_name(path.name + ".partial")
-    try:
+
+    def write(tmp: Path) -> None:
         if fmt == "csv":
-            df.to_csv(tmp, index=False, compression="infer" if path.suffix != ".csv" else None)
+            df.to_csv(tmp, index=False)
         else:
             df.to_parquet(tmp, index=False)
-        tmp.replace(path)
+
+    try:
+        write_atomically(path, write, overwrite)
     except ImportError as exc:
         raise CLIError(f"writing Parquet needs pyarrow: pip install pyarrow ({exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except FileExistsError:
+        raise CLIError(f"output {path} appeared while vaetools was working; it is left as it is. "
+                       "Pass --overwrite to replace it") from None
 
 
 def cmd_impute(args) -> int:
@@ -132,7 +138,7 @@ def cmd_impute(args) -> int:
     if dropped is not None:
         for c in args.drop:
             filled.insert(df.columns.get_loc(c), c, dropped[c])
-    write_table(filled, out)
+    write_table(filled, out, args.overwrite)
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)
@@ -214,7 +220,7 @@ def cmd_decompress(args) -> int:
             raise CLIError(f"--rows {args.rows!r}: use START:STOP, e.g. 100:200") from None
         rows = slice(start, stop)
     df = decompress(src, rows=rows)
-    write_table(df, out)
+    write_table(df, out, args.overwrite)
     print(f"vaetools: wrote {out} ({len(df)} rows)", file=sys.stderr)
     return 0
 

@@ -6,13 +6,12 @@ Loading uses ``np.load(allow_pickle=False)`` and ``json``; nothing in the file c
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from vaetools._files import exists_error, write_atomically
 from vaetools.tabular import ColumnSpec, TableEncoder
 
 FORMAT = "vaetools.estimator"
@@ -36,7 +35,7 @@ def _jsonable_params(est) -> dict:
 def save_estimator(est, path, overwrite: bool = False) -> None:
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        raise exists_error(path, "pass overwrite=True to replace it")
     meta = {
         "format": FORMAT, "version": VERSION, "class": type(est).__name__,
         "params": _jsonable_params(est),
@@ -56,14 +55,12 @@ def save_estimator(est, path, overwrite: bool = False) -> None:
     arrays = {"__meta__": np.frombuffer(blob, dtype=np.uint8)}
     for name, tensor in est.model_.state_dict().items():
         arrays[f"w/{name}"] = tensor.detach().cpu().numpy()
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    write_atomically(path, write, overwrite)
 
 
 def load_estimator(cls, path):

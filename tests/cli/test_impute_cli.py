@@ -110,6 +110,26 @@ def test_refuses_to_overwrite_input_or_existing_output(tmp_path, table, capsys):
     assert main(["impute", str(src), "-o", str(out), "--drop", "id", "--overwrite", *FAST]) == 0
 
 
+def test_output_that_appears_during_the_fit_is_kept(tmp_path, table, capsys, monkeypatch):
+    from vaetools import VAEImputer
+
+    src, _ = table
+    out = tmp_path / "out.csv"
+    neighbour = tmp_path / "out.csv.partial"  # a user's file whose name an older version wrote to
+    neighbour.write_text("mine")
+    transform = VAEImputer.transform
+
+    def transform_while_someone_writes(self, X):
+        out.write_text("written meanwhile")
+        return transform(self, X)
+
+    monkeypatch.setattr(VAEImputer, "transform", transform_while_someone_writes)
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", *FAST]) == 2
+    assert "appeared while vaetools was working" in capsys.readouterr().err
+    assert out.read_text() == "written meanwhile" and neighbour.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv", "out.csv.partial"]
+
+
 @pytest.mark.parametrize("args,message", [
     (["impute", "missing.csv", "-o", "x.csv"], "does not exist"),
     (["impute", "{src}", "-o", "out.xlsx"], "unknown extension"),

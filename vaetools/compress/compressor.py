@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
+from vaetools._files import exists_error
 from vaetools.model import MaskedVAE
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
 from vaetools.training import to_batch
@@ -339,7 +340,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             raise ValueError(f"chunk_rows must be an int >= 1, got {chunk_rows!r}")
         dest = Path(dest)
         if dest.exists() and not overwrite:
-            raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+            raise exists_error(dest)
         frame = self._to_frame(X, reset=False)
         dtypes = [str(X[c].dtype) if isinstance(X, pd.DataFrame) else None for c in frame.columns]
         header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows)
@@ -357,7 +358,7 @@ def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite:
     the bytes by section."""
     dest = Path(dest)
     if dest.exists() and not overwrite:
-        raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+        raise exists_error(dest)
     comp = VAECompressor(error_bound=error_bound, error_mode=error_mode, **params).fit(X)
     return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite)
 

@@ -18,12 +18,12 @@ Nothing in the file is executed when it is read: JSON and raw arrays only.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from vaetools._files import exists_error, write_atomically
 
 MAGIC = b"\x89VTZ\r\n\x1a\n"
 TRAILER = b"VTZ-END\x00"
@@ -77,8 +77,8 @@ def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int,
           overwrite: bool = False) -> dict:
     """Write the file atomically (temp file + rename); returns bytes by section."""
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if path.exists() and not overwrite:  # before the work, as well as when the file is written
+        raise exists_error(path)
     head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
     parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, FLAG_DEFLATED_HEADER), struct.pack("<I", len(head)), head,
              struct.pack("<I", _crc(head)), struct.pack("<Q", len(weights)), weights,
@@ -94,15 +94,13 @@ def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int,
         chunk_bytes += len(block)
     index_blob = b"".join(index)
     parts += [index_blob, struct.pack("<I", _crc(index_blob)), struct.pack("<Q", offset), TRAILER]
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent or Path(".")), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write_parts(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
             for p in parts:
                 fh.write(p)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    write_atomically(path, write_parts, overwrite)
     return {"header": len(head) + 20, "weights": len(weights) + 12, "chunks": chunk_bytes,
             "index": len(index_blob) + 4 + 16, "total": offset + len(index_blob) + 4 + 16}
 
