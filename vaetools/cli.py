@@ -240,6 +240,12 @@ def cmd_info(args) -> int:
     bounds = facts["error_bounds"]
     print("error bounds: " + (", ".join(f"{k}: {v:g}" for k, v in bounds.items()) if bounds else
                               "none (numeric values are the decoder's reconstruction)"))
+    s = facts["stream_bytes"]
+    print(f"row chunks: latent codes {s['latents']}, decode checks {s.get('checks', 0)}, framing {s['framing']}, "
+          "and by column (values and missing-cell marks):")
+    rows = max(facts["rows"], 1)
+    for name, nbytes in sorted(facts["column_bytes"].items(), key=lambda kv: -kv[1]):
+        print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row")
     return 0
 
 

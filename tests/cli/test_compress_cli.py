@@ -27,6 +27,7 @@ def test_compress_info_decompress(tmp_path, csv, capsys):
     out = capsys.readouterr().out
     assert "rows 300, columns 3" in out and "bits per value" in out and "a: " in out
     assert "columns conditioned on earlier columns" in out
+    assert "latent codes" in out and all(f"\n  {c} " in out for c in df.columns)  # bytes by column
     back = tmp_path / "back.csv"
     assert main(["decompress", str(vtz), "-o", str(back)]) == 0
     got = pd.read_csv(back)

@@ -244,13 +244,19 @@ def test_files_without_the_decoded_check_still_read(tmp_path, fitted, monkeypatc
 def test_info_accounts_for_every_byte(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"
-    comp.compress(df, path, chunk_rows=150)
+    comp.compress(df, path, error_bound=0.01, chunk_rows=150)
     facts = info(path)
     b, n_chunks = facts["bytes"], facts["chunks"]
     # the documented layout: magic+version+flags, header (with length and CRC), weights (with
     # length and CRC), chunks, index (count, 24 bytes a chunk, CRC), trailer
     framing = 12 + 12 + (4 + 24 * n_chunks + 4) + 16
     assert b["header"] + b["decoder_weights"] + b["chunks"] + framing == b["total"] == path.stat().st_size
+    # and the chunks' bytes by stream: latent codes, checks, framing, and each column's streams
+    streams, columns = facts["stream_bytes"], facts["column_bytes"]
+    assert sum(streams.values()) == b["chunks"] and n_chunks == 3
+    assert sum(columns.values()) == b["chunks"] - streams["latents"] - streams["checks"] - streams["framing"]
+    assert list(columns) == list(df.columns)
+    assert columns["x"] == streams["mask/0"] + streams["resid/0"] and streams["mask/0"] > 0
 
 
 def test_decoder_weights_stored_as_int8_and_format_1_files_still_read(tmp_path, fitted, monkeypatch):

@@ -639,11 +639,30 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         return out
 
 
+def _bytes_by_stream(reader: container.Reader) -> dict[str, int]:
+    """Bytes of each stream summed over the chunks: the latent codes, each column's residuals,
+    ranks and missing-cell mask, the decode checks and the chunks' framing (lengths, CRCs)."""
+    names = ["latents", *reader.header["streams"]] + (["checks"] if reader.header.get("check") == CHECK else [])
+    out = dict.fromkeys(names, 0) | {"framing": 0}
+    for i in range(len(reader.chunks)):
+        sections = reader.chunk(i)
+        for name, section in zip(names, sections):
+            out[name] += len(section)
+        out["framing"] += 8 + 4 + 4 + 4 * len(sections)  # length, CRC, section count, section lengths
+    return out
+
+
 def file_info(src) -> dict:
     with container.Reader(src) as reader:
         h = reader.header
         n, ncol = h["n_rows"], len(h["columns"])
         size = reader.size
+        streams = _bytes_by_stream(reader)
+        modelled = [c["name"] for c in h["columns"] if not c["empty"]]
+        by_column = {name: 0 for name in modelled}
+        for name, nbytes in streams.items():
+            if "/" in name:
+                by_column[modelled[int(name.split("/")[1])]] += nbytes
         return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,
                 "column_names": [c["name"] for c in h["columns"]],
                 "bytes": {"total": size, "header": reader.header_bytes, "decoder_weights": len(reader.weights),
@@ -651,4 +670,6 @@ def file_info(src) -> dict:
                 "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],
                 "autoregressive": bool(h["model"].get("ar_hidden", 0)),
                 "bits_per_value": 8 * size / max(n * ncol, 1),
-                "error_bounds": {h["schema"][int(j)]["name"]: b["absolute"] for j, b in h["bounds"].items()}}
+                "error_bounds": {h["schema"][int(j)]["name"]: b["absolute"] for j, b in h["bounds"].items()},
+                "stream_bytes": streams,
+                "column_bytes": by_column}
