@@ -118,6 +118,20 @@ def test_placeholder_category_warns_with_the_fix(holey):
         VAEImputer(**FAST, missing_values="?").fit(X)
 
 
+@pytest.mark.parametrize("values,message", [
+    (pd.date_range("2020-01-01", periods=300, freq="D"), r"'when' holds dates and times.*\.dt\.days"),
+    (pd.date_range("2020-01-01", periods=300, freq="h", tz="UTC"), r"'when' holds dates and times"),
+    (pd.to_timedelta(np.arange(300), unit="s"), r"'when' holds durations.*total_seconds"),
+    (np.arange(300) + 1j, r"'when' holds complex numbers"),
+])
+def test_dtypes_no_kind_fits_are_refused_with_the_fix(holey, values, message):
+    # a date column was refused as "an ID or free text" (or, with few dates, imputed only with
+    # dates already seen); complex numbers lost their imaginary part
+    X = holey.assign(when=values)
+    with pytest.raises(ValueError, match=message):
+        VAEImputer(**FAST).fit(X)
+
+
 def test_zero_rows_and_one_row(holey):
     with pytest.raises(ValueError, match="0 sample"):
         VAEImputer(**FAST).fit(holey.iloc[:0])

@@ -93,6 +93,23 @@ def _warn_placeholders(obs: pd.Series, name) -> None:
         "the file with na_values", UserWarning, stacklevel=2)
 
 
+def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
+    """Dtypes no kind fits: as categories a date column would be refused as an ID (or imputed
+    only with dates already seen), and complex numbers would lose their imaginary part."""
+    t, col = s.dtype, _describe(name)
+    if pd.api.types.is_datetime64_any_dtype(t):
+        raise ValueError(
+            f"{col} holds dates and times ({t}), which vaetools does not model; pass it as numbers, "
+            f"e.g. days since its first date: (df[{name!r}] - df[{name!r}].min()).dt.days, as text "
+            f"with df[{name!r}].astype(str) to model it as categories, or drop it")
+    if pd.api.types.is_timedelta64_dtype(t):
+        raise ValueError(f"{col} holds durations ({t}), which vaetools does not model; pass them as "
+                         f"numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column")
+    if pd.api.types.is_complex_dtype(t):
+        raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
+                         f"and imaginary parts as two columns (np.real, np.imag)")
+
+
 def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> ColumnSpec:
     """Schema of one column; ``kind`` forces the kind when given."""
     dtype = str(s.dtype)
@@ -101,6 +118,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
     is_numeric = pd.api.types.is_numeric_dtype(s.dtype) and not is_bool
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
+    _refuse_unmodelled_dtype(s, name)
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
