@@ -17,7 +17,9 @@ throughput. Peers:
                                          that they decode within the bound as the peers' do
                                          rather than exactly (a bound under one unit)
 Every lossy peer stores categorical columns and the missing-cell mask exactly, ANS-coded with
-a per-column histogram, as VAECompressor does, so that all rows compare the same guarantee.
+a per-column histogram, so that all rows compare the same guarantee. VAECompressor stores them
+exactly too, categories under its decoder and a column's missing-cell marks given an earlier
+column's where they coincide (on adult, occupation's given workclass's: ~1.9 kB less).
 Throughput is MB of the float32 table per second. For VAECompressor: ``compress()`` and
 ``decompress()`` of the file, with the fit timed apart; for zstd its compression; for SZ3 its
 compress-and-decompress round trip; quantize+ANS and PCA compute their entropy-coded size

@@ -6,7 +6,8 @@ binary cells the rank of the true value in the decoder's ordering, with the deco
 probabilities, so categories round-trip exactly; for numeric columns with an error bound, the
 residual quantized with step 2*bound (an odd integer step for integer columns), with the
 decoder's probability mass in each residual bin, so every decoded value lies within the bound;
-and the positions of missing cells. A decoder with an autoregressive branch predicts the columns
+and the positions of missing cells (a column's given an earlier column's, where they tend
+to coincide: ``entropy.GivenBits``). A decoder with an autoregressive branch predicts the columns
 one at a time in its coding order, each given the values decoded before it (``predict_columns``),
 at compression as at decompression. Each stream keeps whichever codes it smaller: that
 per-cell model or a static histogram (or Laplace) in the header. The decoder runs on the CPU in
@@ -33,7 +34,8 @@ from vaetools.tabular import ColumnSpec, TableEncoder
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
 from . import container
-from .entropy import CellCategorical, CellGaussian, GaussianLatents, fit_symbol_model, symbol_model_from_dict
+from .entropy import (CellCategorical, CellGaussian, GaussianLatents, GivenBits, choose_given_bits, fit_symbol_model,
+                      symbol_model_from_dict)
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
@@ -422,12 +424,15 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     # every row at once would take rows x bins memory
     sample = np.arange(0, n, max(1, n // _CHOICE_ROWS))
     sample_pred = _slice_pred(pred, sample)
+    # a column's missing-cell marks given an earlier column's, where that is cheaper
+    given = choose_given_bits({k: v for k, v in streams.items() if k.startswith("mask/")})
     models = {}
     for name, sym in streams.items():
         obs = observed_rows[name]
         global_model = fit_symbol_model(sym[obs])
         models[name] = global_model
         if name.startswith("mask/"):
+            models[name] = given.get(name, global_model)
             continue
         cell_model = _cell_model(name, sym[obs])
         keep = obs[sample]
@@ -456,7 +461,10 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         chunk_pred = _slice_pred(pred, rows)
         for name, sym in streams.items():
             keep = observed_rows[name][rows]
-            args = _model_args(name, models[name], enc_obj, chunk_pred, bound_steps, keep)
+            if isinstance(models[name], GivenBits):
+                args = (streams[models[name].given][rows],)
+            else:
+                args = _model_args(name, models[name], enc_obj, chunk_pred, bound_steps, keep)
             sections.append(models[name].encode(sym[rows][keep], *args))
         sections.append(decoded_check([y[rows]] + [decoded(name, rows) for name in streams]))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
@@ -607,7 +615,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                 observed = np.ones((m, len(specs)), dtype=bool)
                 for name, section in data.items():
                     if name.startswith("mask/"):
-                        decoded[name] = hists[name].decode(section, m)
+                        marks = hists[name]  # GivenBits: decoded given an earlier mask stream
+                        decoded[name] = marks.decode(section, decoded[marks.given] if isinstance(marks, GivenBits) else m)
                         observed[:, int(name.split("/")[1])] = ~decoded[name].astype(bool)
                 predict_columns(model, enc_obj, y, step, observed, decode_column)
                 agrees = not checked or sections[-1] == decoded_check([y] + [decoded[k] for k in h["streams"]])

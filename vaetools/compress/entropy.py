@@ -137,6 +137,75 @@ class Laplace:
         return _AnsCoder(_from_bytes(data)).decode(self._model(), n).astype(np.int64)
 
 
+class GivenBits:
+    """0/1 symbols under one of two Bernoulli tables, picked per row by the bit another stream
+    (``given``) decoded for that row: the missing-cell marks of a column that tends to be
+    missing where an earlier column is (a survey's skipped section), which then cost almost
+    nothing after the first."""
+
+    def __init__(self, given: str, counts):
+        self.given = str(given)
+        self.counts = np.asarray(counts, dtype=np.float64).reshape(2, 2)  # [given bit][own bit]
+
+    @classmethod
+    def fit(cls, given: str, symbols: np.ndarray, context: np.ndarray) -> "GivenBits":
+        counts = np.zeros((2, 2))
+        np.add.at(counts, (np.asarray(context, dtype=np.int64), np.asarray(symbols, dtype=np.int64)), 1)
+        return cls(given, counts)
+
+    def to_dict(self) -> dict:
+        return {"given": self.given, "counts": self.counts.astype(np.int64).tolist()}
+
+    def _probs(self, context: np.ndarray) -> np.ndarray:
+        table = self.counts + 0.5  # a pair never seen still decodes
+        return (table / table.sum(axis=1, keepdims=True))[np.asarray(context, dtype=np.int64)]
+
+    def encode(self, symbols: np.ndarray, context: np.ndarray) -> bytes:
+        symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
+        if symbols.size == 0:
+            return b""
+        if symbols.min() < 0 or symbols.max() > 1:
+            raise ValueError("GivenBits codes 0/1 symbols only")
+        return CellCategorical(0, 1).encode(symbols, self._probs(context))
+
+    def decode(self, data: bytes, context: np.ndarray) -> np.ndarray:
+        return CellCategorical(0, 1).decode(data, self._probs(context))
+
+
+def choose_given_bits(bits: dict[str, np.ndarray], min_saving_bits: float = 128.0) -> dict[str, GivenBits]:
+    """For each 0/1 stream in ``bits`` (in coding order), the earlier stream that its bits are
+    cheapest to code given, where that saves at least ``min_saving_bits`` over coding them
+    alone. Costs are empirical entropies from one matrix product of the streams' co-occurrences,
+    so thousands of columns stay cheap."""
+    names = list(bits)
+    if len(names) < 2:
+        return {}
+    m = np.stack([bits[k] for k in names], axis=1).astype(np.float64)  # (n, streams)
+    n = m.shape[0]
+    both = m.T @ m  # both[p, j]: rows where p and j are 1
+    ones = np.diag(both).copy()
+
+    def bits_of(c0, c1):  # cost of coding c0 zeros and c1 ones under their own frequencies
+        tot = c0 + c1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -(np.where(c0 > 0, c0 * np.log2(c0 / tot), 0.0) + np.where(c1 > 0, c1 * np.log2(c1 / tot), 0.0))
+        return np.nan_to_num(h)
+
+    alone = bits_of(n - ones, ones)
+    out = {}
+    for j in range(1, len(names)):
+        p = np.arange(j)
+        c11 = both[p, j]
+        c10 = ones[p] - c11  # given 1, own 0
+        c01 = ones[j] - c11  # given 0, own 1
+        c00 = n - ones[p] - c01
+        cost = bits_of(c00, c01) + bits_of(c10, c11)
+        best = int(np.argmin(cost))
+        if alone[j] - cost[best] >= min_saving_bits:
+            out[names[j]] = GivenBits.fit(names[best], bits[names[j]], bits[names[best]])
+    return out
+
+
 def fit_symbol_model(symbols: np.ndarray):
     """The cheaper of a histogram and a Laplace model for these symbols, table cost included."""
     import json
@@ -155,6 +224,8 @@ def symbol_model_from_dict(d: dict):
         return CellCategorical(d.get("low", 0), d.get("high"))
     if d.get("decoder") == "gaussian":
         return CellGaussian(d["low"], d["high"])
+    if "given" in d:
+        return GivenBits(d["given"], d["counts"])
     if "laplace" in d:
         return Laplace(*d["laplace"])
     return Histogram.from_dict(d)
