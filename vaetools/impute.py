@@ -196,10 +196,13 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
 
     def _finish(self, X, frame: pd.DataFrame, filled: pd.DataFrame):
         """Empty features, indicator columns and the output container."""
-        out = frame.copy()
         kept = list(np.flatnonzero(~self.empty_features_))
-        for pos, j in enumerate(kept):
-            out.isetitem(j, filled.iloc[:, pos])
+        if len(kept) == frame.shape[1]:
+            out = filled  # a copy already, with every column
+        else:
+            out = frame.copy()
+            for pos, j in enumerate(kept):
+                out.isetitem(j, filled.iloc[:, pos])
         if self.empty_features_.any():
             if self.keep_empty_features:
                 for j in np.flatnonzero(self.empty_features_):  # all missing: filled with 0

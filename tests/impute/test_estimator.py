@@ -27,7 +27,10 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_dataframe_round_trip_keeps_index_columns_dtypes_and_observed_cells(holey):
+    holey = holey.assign(x32=holey["x"].astype(np.float32), y2=holey["y"].where(holey["x"].notna()))
+    before = holey.copy()
     out = VAEImputer(**FAST).fit_transform(holey)
+    pd.testing.assert_frame_equal(holey, before)  # the input is never written to
     assert out.index.equals(holey.index) and list(out.columns) == list(holey.columns)
     assert out.dtypes.equals(holey.dtypes)
     assert not out.isna().any().any()

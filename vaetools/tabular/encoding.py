@@ -105,15 +105,11 @@ class TableEncoder:
         cat = np.full((n, len(self.cat_cols)), -1, dtype=np.int64)
         nonzero = np.zeros((n, len(self.zero_cols)), dtype=np.float32)
         new_values: dict = {}
+        numbers = self.numeric_values(df)
         for j, spec in enumerate(self.specs):
-            col = df.iloc[:, j]
-            observed = col.notna().to_numpy()
             if spec.kind in NUMERIC_KINDS:
-                try:
-                    values = pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
-                except (ValueError, TypeError) as exc:
-                    raise ValueError(f"column {spec.name!r} was numeric at fit but now holds "
-                                     f"non-numeric values ({exc}); clean it or refit") from None
+                values = numbers[:, self.num_cols.index(j)]
+                observed = ~np.isnan(values)
                 if np.isinf(values).any():
                     raise ValueError(f"column {spec.name!r} contains inf or -inf; replace them with "
                                      f"NaN to impute them, or with finite values")
@@ -125,6 +121,8 @@ class TableEncoder:
                 z = self.standardize(j, np.where(observed, values, 0.0))
                 num[:, self.num_cols.index(j)] = np.where(has_value, z, 0.0)
             else:
+                col = df.iloc[:, j]
+                observed = col.notna().to_numpy()
                 raw = col.to_numpy(dtype=object)
                 # a hash lookup of every cell at once (equal values match across int, float, bool
                 # and numpy scalar types, as a dict lookup would)
@@ -149,6 +147,24 @@ class TableEncoder:
             warnings.warn(f"categories not seen during fit are treated as missing and imputed ({detail})",
                           UserWarning, stacklevel=3)
         return EncodedTable(num=num, bin=bins, cat=cat, mask=mask, nonzero=nonzero)
+
+    def numeric_values(self, df: pd.DataFrame) -> np.ndarray:
+        """The numeric columns of ``df`` as float64, NaN where missing, (n, n_num): in one
+        conversion when every one has a numeric dtype (per-column pandas calls were most of a
+        small table's transform time), else column by column, naming one that holds text."""
+        if not self.num_cols:
+            return np.zeros((len(df), 0))
+        block = df.iloc[:, self.num_cols]
+        if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+            return block.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = np.empty((len(df), len(self.num_cols)))
+        for k, j in enumerate(self.num_cols):
+            try:
+                out[:, k] = pd.to_numeric(df.iloc[:, j], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"column {self.specs[j].name!r} was numeric at fit but now holds "
+                                 f"non-numeric values ({exc}); clean it or refit") from None
+        return out
 
     def standardize(self, j: int, values: np.ndarray) -> np.ndarray:
         """Values of numeric column j (its units) in the standardized units the model sees."""
@@ -196,6 +212,8 @@ class TableEncoder:
         value where nonzero: the mean of the mixture (a 0/1 draw gives a draw from it).
         """
         out = df.copy()
+        floats = []  # float64 columns, filled in one assignment: a setitem per column was most
+        # of a small table's transform time
         for j, spec in enumerate(self.specs):
             missing = ~enc.mask[:, j]
             if not missing.any():
@@ -214,7 +232,16 @@ class TableEncoder:
             else:
                 codes = cat[rows, self.cat_cols.index(j)]
                 values = np.array(spec.categories, dtype=object)[codes]
-            out.iloc[rows, j] = self._cast_like(out.iloc[:, j], values)
+            if out.dtypes.iloc[j] == np.float64:
+                floats.append((j, rows, values))
+            else:
+                out.iloc[rows, j] = self._cast_like(out.iloc[:, j], values)
+        if floats:
+            cols = [j for j, _, _ in floats]
+            block = out.iloc[:, cols].to_numpy(dtype=np.float64, copy=True)
+            for k, (_, rows, values) in enumerate(floats):
+                block[rows, k] = values
+            out.iloc[:, cols] = block
         return out
 
     @staticmethod
