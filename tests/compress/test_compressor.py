@@ -262,6 +262,20 @@ def test_columns_missing_together_pay_for_their_marks_once(tmp_path):
     pd.testing.assert_frame_equal(decompress(path, rows=slice(300, 420)), back.iloc[300:420])
 
 
+def test_marker_of_missing_cells_in_a_text_column_of_numbers(tmp_path):
+    # as pd.read_csv reads a column of numbers with "?" in some cells: text
+    df = table(300, seed=5)[["x", "count", "kind"]]
+    df["x"] = [("?" if pd.isna(v) else str(v)) for v in df["x"]]
+    comp = VAECompressor(**FAST, missing_values="?", error_bound=0.01).fit(df)
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path)
+    back = decompress(path)
+    truth = pd.to_numeric(df["x"], errors="coerce")
+    assert back["x"].dtype == np.float64 and (back["x"].isna() == truth.isna()).all()
+    assert ((back["x"] - truth).abs().max()) <= 0.01 * (truth.max() - truth.min())
+    assert comp.inverse_transform(comp.transform(df))["x"].dtype == np.float64
+
+
 def test_info_accounts_for_every_byte(tmp_path, fitted):
     df, comp = fitted
     path = tmp_path / "t.vtz"

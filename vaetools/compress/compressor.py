@@ -120,7 +120,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def fit(self, X, y=None):
         """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
-        self._fit_input_kind(X)
+        self._fit_input_kind(X, frame)
         if self.autoregressive == "auto":
             self.autoregressive_ = len(frame) >= _AUTOREGRESSIVE_ROWS and self.error_bound is not None
         else:
@@ -342,14 +342,28 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         if dest.exists() and not overwrite:
             raise exists_error(dest)
         frame = self._to_frame(X, reset=False)
-        dtypes = [str(X[c].dtype) if isinstance(X, pd.DataFrame) else None for c in frame.columns]
+        restore = _dtypes_to_restore(X, frame)
+        dtypes = [restore.get(c) for c in frame.columns]
         header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows)
         return container.write(dest, header, weights, chunks, overwrite=overwrite)
 
-    def _fit_input_kind(self, X) -> None:
+    def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
-        self.fit_dtypes_ = ({c: str(X[c].dtype) for c in X.columns} if isinstance(X, pd.DataFrame)
-                            else {})
+        self.fit_dtypes_ = _dtypes_to_restore(X, frame)
+
+
+def _dtypes_to_restore(X, frame: pd.DataFrame) -> dict:
+    """The dtype each column of a DataFrame ``X`` decodes to: its own, except for a text column
+    that ``_to_frame`` read as numbers (``missing_values="?"`` on a column of numbers with "?"
+    in some cells), which decodes to numbers as the imputer returns it. Arrays: none."""
+    if not isinstance(X, pd.DataFrame):
+        return {}
+    out = {}
+    for c in X.columns:
+        given, read = X[c].dtype, frame[c].dtype
+        numbers = pd.api.types.is_numeric_dtype(read) and not pd.api.types.is_numeric_dtype(given)
+        out[c] = str(read if numbers else given)
+    return out
 
 
 def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,
