@@ -7,7 +7,8 @@ probabilities, so categories round-trip exactly; for numeric columns with an err
 residual quantized with step 2*bound (an odd integer step for integer columns), with the
 decoder's probability mass in each residual bin, so every decoded value lies within the bound;
 and the positions of missing cells (a column's given an earlier column's, where they tend
-to coincide: ``entropy.GivenBits``). A decoder with an autoregressive branch predicts the columns
+to coincide: ``entropy.GivenBits``). A categorical column whose frequencies drift along the rows
+is coded under the decoder's probabilities corrected per block of 4,096 rows (``calibrated``). A decoder with an autoregressive branch predicts the columns
 one at a time in its coding order, each given the values decoded before it (``predict_columns``),
 at compression as at decompression. Each stream keeps whichever codes it smaller: that
 per-cell model or a static histogram (or Laplace) in the header. The decoder runs on the CPU in
@@ -318,6 +319,48 @@ def numeric_step(spec: ColumnSpec, bound: float) -> float:
     return 2.0 * bound * _STEP_SLACK
 
 
+# ---------------------------------------------------------------------------- drift along the rows
+
+_BLOCK_ROWS = 4096  # rows per block of the categorical calibration
+
+
+def calibrated(probs: np.ndarray, eighths, first_row: int, block_rows: int) -> np.ndarray:
+    """A categorical column's probabilities for rows ``first_row, first_row + 1, ...``, each
+    multiplied by its block's ratios (``eighths``: 8 log2 of the ratio, per block and category)
+    and renormalized: the same arithmetic row by row at compression and decompression."""
+    probs = np.ascontiguousarray(probs, dtype=np.float64)
+    table = np.asarray(eighths, dtype=np.float64)
+    blocks = np.minimum((first_row + np.arange(len(probs))) // block_rows, len(table) - 1)
+    q = probs * np.exp2(table[blocks] / 8.0)
+    return q / q.sum(axis=1, keepdims=True)
+
+
+def fit_calibration(probs: np.ndarray, codes: np.ndarray, observed: np.ndarray,
+                    block_rows: int = _BLOCK_ROWS) -> list | None:
+    """Per block of rows, how much more (or less) often each category occurs than the decoder
+    expects, as eighths of a bit; None where coding under the corrected probabilities would not
+    save more than the table costs. A table's rows can drift in ways no row shows: adult is
+    its train file followed by its test file, whose incomes end in "." (">50K."), and this
+    halves the cost of that column (8.5 kB -> 3.1 kB at 1%)."""
+    n, k = probs.shape
+    n_blocks = -(-n // block_rows)
+    rows = np.flatnonzero(observed)
+    if n_blocks < 2 or k < 2 or rows.size == 0:
+        return None
+    blocks = rows // block_rows
+    counts, expected = np.zeros((n_blocks, k)), np.zeros((n_blocks, k))
+    np.add.at(counts, (blocks, codes[rows]), 1.0)
+    np.add.at(expected, blocks, probs[rows])
+    prior = 5.0 * expected / np.maximum(expected.sum(axis=1, keepdims=True), 1e-12)  # 5 rows' worth
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(expected > 0, (counts + prior) / (expected + prior), 1.0)
+    eighths = np.clip(np.rint(8.0 * np.log2(np.clip(ratio, 2.0**-16, 2.0**16))), -127, 127).astype(np.int64)
+    q = calibrated(probs[rows], eighths[blocks], 0, 1)  # rows' own blocks
+    p_true = np.maximum(probs[rows, codes[rows]], 1e-12)
+    saved_bytes = float(np.sum(np.log2(np.maximum(q[np.arange(rows.size), codes[rows]], 1e-12) / p_true))) / 8
+    return eighths.tolist() if saved_bytes > n_blocks * k + 64 else None  # ~a byte an entry in the header
+
+
 # ---------------------------------------------------------------------------- compression
 
 
@@ -418,6 +461,14 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     for name, parts in pieces.items():
         streams[name] = np.concatenate(parts)
         observed_rows[name] = mask[:, int(name.split("/")[1])]
+    calibration = {}  # categorical columns coded under probabilities corrected per block of rows
+    for c, j in enumerate(enc_obj.cat_cols):
+        codes = np.maximum(table.cat[:, c], 0)
+        eighths = fit_calibration(pred["cats"][c], codes, mask[:, j])
+        if eighths is not None:
+            calibration[str(j)] = eighths
+            pred["cats"][c] = calibrated(pred["cats"][c], eighths, 0, _BLOCK_ROWS)
+            streams[f"rank/{j}"] = np.argmax(_rank_order(pred["cats"][c]) == codes[:, None], axis=1).astype(np.int64)
 
     # per stream, the decoder's own per-cell distribution where it codes smaller than a static
     # model; judged on a strided sample of rows, since a per-cell table of residual bins for
@@ -484,7 +535,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         "histograms": {k: m.to_dict() for k, m in models.items()},
         "chunk_rows": chunk_rows,
         "check": CHECK,
-    }
+    } | ({"calibration": {"block_rows": _BLOCK_ROWS, "columns": calibration}} if calibration else {})
     return header, weights, chunks
 
 
@@ -569,6 +620,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         latents = GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
         hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
         bounds = {int(j): v for j, v in h["bounds"].items()}
+        calibration = h.get("calibration", {"columns": {}})  # format 5 on
         pieces = []
         for ci in needed:
             info = reader.chunks[ci]
@@ -596,6 +648,10 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                         vals[obs] = vals[obs] + stream(f"resid/{j}") * bounds[j]["step"]
                     cols[j] = np.where(obs, vals, np.nan)
                     return vals
+                if str(j) in calibration["columns"]:
+                    c = enc_obj.cat_cols.index(j)
+                    pred["cats"][c] = calibrated(pred["cats"][c], calibration["columns"][str(j)], info.first_row,
+                                                 int(calibration["block_rows"]))
                 r = stream(f"rank/{j}")
                 if spec.kind == "binary":
                     code = (pred["prob1"][:, enc_obj.bin_cols.index(j)] > 0.5).astype(np.int64)

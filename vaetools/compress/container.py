@@ -30,7 +30,8 @@ TRAILER = b"VTZ-END\x00"
 # 2: int8 weight matrices (codec.pack_weights); 3: the decoder's autoregressive branch, its
 # masked matrices stored without their masked-out entries; 4: each chunk ends with a CRC32 of
 # what it decodes to (codec.decoded_check); 5: a column's missing-cell marks may be coded given
-# an earlier column's (entropy.GivenBits). Older versions are still read.
+# an earlier column's (entropy.GivenBits), and a categorical column's probabilities corrected per
+# block of rows (codec.calibrated). Older versions are still read.
 FORMAT_VERSION = 5
 FLAG_DEFLATED_HEADER = 1
 
