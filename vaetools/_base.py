@@ -42,8 +42,8 @@ def _numbers_behind_marker(frame: pd.DataFrame, marked: pd.DataFrame, keep: set)
     numbers: a CSV column with "?" in some cells is read as text, and the user who says
     ``missing_values="?"`` means the numbers (read_csv with ``na_values="?"`` gives them).
     Only columns where the marker was found are touched, and none named in ``keep`` (declared
-    categorical or binary), so a text column of codes such as "02134" stays text."""
-    out = frame
+    categorical or binary), so a text column of codes such as "02134" stays text. ``frame`` is
+    the masked copy ``_to_frame`` made, converted in place."""
     for j in np.flatnonzero(marked.to_numpy().any(axis=0)):
         col = frame.iloc[:, j]
         if frame.columns[j] in keep:
@@ -52,9 +52,8 @@ def _numbers_behind_marker(frame: pd.DataFrame, marked: pd.DataFrame, keep: set)
             continue
         numbers = pd.to_numeric(col, errors="coerce")
         if col.notna().any() and numbers.notna().equals(col.notna()):
-            out = out.copy() if out is frame else out
-            out.isetitem(j, numbers)
-    return out
+            frame.isetitem(j, numbers)
+    return frame
 
 
 class TabularVAEBase(BaseEstimator):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 
-def exists_error(path: Path, hint: str = "pass overwrite=True (CLI: --overwrite) to replace it") -> FileExistsError:
-    return FileExistsError(f"{path} exists; {hint}")
+def exists_error(path: Path) -> FileExistsError:
+    return FileExistsError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
 
 
 def _umask() -> int:

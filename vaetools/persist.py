@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaetools._files import exists_error, write_atomically
+from vaetools._files import write_atomically
 from vaetools.tabular import ColumnSpec, TableEncoder
 
 FORMAT = "vaetools.estimator"
@@ -34,8 +34,6 @@ def _jsonable_params(est) -> dict:
 
 def save_estimator(est, path, overwrite: bool = False) -> None:
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise exists_error(path, "pass overwrite=True to replace it")
     meta = {
         "format": FORMAT, "version": VERSION, "class": type(est).__name__,
         "params": _jsonable_params(est),

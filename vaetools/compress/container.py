@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaetools._files import exists_error, write_atomically
+from vaetools._files import write_atomically
 
 MAGIC = b"\x89VTZ\r\n\x1a\n"
 TRAILER = b"VTZ-END\x00"
@@ -79,8 +79,6 @@ def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int,
           overwrite: bool = False) -> dict:
     """Write the file atomically (temp file + rename); returns bytes by section."""
     path = Path(path)
-    if path.exists() and not overwrite:  # before the work, as well as when the file is written
-        raise exists_error(path)
     head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
     parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, FLAG_DEFLATED_HEADER), struct.pack("<I", len(head)), head,
              struct.pack("<I", _crc(head)), struct.pack("<Q", len(weights)), weights,

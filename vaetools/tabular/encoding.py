@@ -212,6 +212,7 @@ class TableEncoder:
         value where nonzero: the mean of the mixture (a 0/1 draw gives a draw from it).
         """
         out = df.copy()
+        dtypes = df.dtypes
         floats = []  # float64 columns, filled in one assignment: a setitem per column was most
         # of a small table's transform time
         for j, spec in enumerate(self.specs):
@@ -232,7 +233,7 @@ class TableEncoder:
             else:
                 codes = cat[rows, self.cat_cols.index(j)]
                 values = np.array(spec.categories, dtype=object)[codes]
-            if out.dtypes.iloc[j] == np.float64:
+            if dtypes.iloc[j] == np.float64:
                 floats.append((j, rows, values))
             else:
                 out.iloc[rows, j] = self._cast_like(out.iloc[:, j], values)
