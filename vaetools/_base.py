@@ -12,7 +12,7 @@ from numbers import Integral, Real
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from vaetools.model import LIKELIHOODS, MaskedVAE
 from vaetools.tabular import EncodedTable, TableEncoder, infer_schema, mark_zero_masses
@@ -201,3 +201,27 @@ class TabularVAEBase(BaseEstimator):
         return MaskedVAE(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, latent_dim=self.latent_dim,
                          hidden=hidden, likelihood=self.likelihood,
                          min_scale=enc.min_scales(), linear_skip=linear_skip, **options)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, overwrite: bool = False) -> None:
+        """Write the fitted estimator to ``path`` (a zip of JSON and arrays; loading runs no
+        code, unlike pickle); ``overwrite`` to replace an existing file."""
+        from vaetools.persist import save_estimator
+
+        check_is_fitted(self)
+        save_estimator(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator of this class written by ``save``."""
+        from vaetools.persist import load_estimator
+
+        return load_estimator(cls, path)
+
+    def _saved_state(self) -> dict:
+        """Fitted attributes of the subclass's own, as JSON, for ``save``."""
+        return {}
+
+    def _load_state(self, meta: dict) -> None:
+        """Set what ``_saved_state`` wrote; runs before the model is rebuilt."""
+

@@ -191,18 +191,31 @@ def cmd_compress(args) -> int:
     if out.suffix.lower() != ".vtz":
         raise CLIError(f"output {out}: use the .vtz extension")
     check_destination(out, [src], args.overwrite)
+    if args.save_model:
+        check_destination(Path(args.save_model), [src, out], args.overwrite)
     df = read_table(src, args.na_values)
-    comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
-                         error_bound=_parse_bound(args.error_bound), error_mode=args.error_mode,
-                         max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
-                         column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1,
-                         autoregressive={"auto": "auto", "on": True, "off": False}[args.autoregressive])
-    print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
-    comp.fit(df)
-    report = comp.compress(df, out, chunk_rows=args.chunk_rows, overwrite=args.overwrite)
+    if args.model:
+        comp = VAECompressor.load(args.model)
+        print(f"vaetools: loaded model {args.model}", file=sys.stderr)
+        # the bound the model was fitted for, unless one is asked for: any bound is guaranteed
+        bound = "fit" if args.error_bound is None else _parse_bound(args.error_bound)
+    else:
+        comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
+                             error_bound=_parse_bound(args.error_bound or "0.01"), error_mode=args.error_mode or "relative",
+                             max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
+                             column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1,
+                             autoregressive={"auto": "auto", "on": True, "off": False}[args.autoregressive])
+        print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
+        comp.fit(df)
+        bound = "fit"
+    report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
+                           overwrite=args.overwrite)
     raw = src.stat().st_size
     print(f"vaetools: wrote {out}: {report['total']} bytes ({raw / report['total']:.2f}x smaller than "
           f"{src.name})", file=sys.stderr)
+    if args.save_model:
+        comp.save(args.save_model, overwrite=args.overwrite)
+        print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)
     return 0
 
 
@@ -284,12 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUT.vtz")
     # a default with a guarantee: without one, numeric columns decode to the model's estimate,
     # and at the default --rate-weight that estimate is coarse (adult: RMSE 0.89 std units)
-    p.add_argument("--error-bound", metavar="B", default="0.01",
+    p.add_argument("--error-bound", metavar="B", default=None,
                    help="guaranteed bound on numeric values: 0.01 (the default: 1%% of each column's "
                         "range), col=0.01,..., or none (no guarantee: numeric values are the model's "
-                        "estimate, sharper at a lower --rate-weight)")
-    p.add_argument("--error-mode", choices=["relative", "absolute"], default="relative",
+                        "estimate, sharper at a lower --rate-weight); with --model, the bound it was "
+                        "fitted for unless given")
+    p.add_argument("--error-mode", choices=["relative", "absolute"], default=None,
                    help="bound as a share of each column's range (default) or in its units")
+    p.add_argument("--model", help="compress with a model saved earlier with --save-model instead of "
+                                   "fitting one (the fitting options are then unused)")
+    p.add_argument("--save-model", metavar="PATH", help="save the fitted model, to compress more tables "
+                                                        "of the same columns without fitting again")
     p.add_argument("--column-types", metavar="COL=KIND,...",
                    help="force column kinds (zip=categorical); an integer column declared continuous "
                         "decodes to floats within the bound")

@@ -264,20 +264,11 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             names = np.concatenate([names, np.array(ind, dtype=object)])
         return names
 
-    # ------------------------------------------------------------------ persistence
-    def save(self, path, overwrite: bool = False) -> None:
-        """Write the fitted imputer to ``path`` (a zip of JSON and arrays; loading runs no code)."""
-        from vaetools.persist import save_estimator
+    def _saved_state(self) -> dict:
+        return {"indicator_features": [int(f) for f in self.indicator_features_]}
 
-        check_is_fitted(self)
-        save_estimator(self, path, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path) -> "VAEImputer":
-        """Read an imputer written by ``save``."""
-        from vaetools.persist import load_estimator
-
-        return load_estimator(cls, path)
+    def _load_state(self, meta: dict) -> None:
+        self.indicator_features_ = np.array(meta["indicator_features"], dtype=np.int64)
 
 
 __all__ = ["VAEImputer", "ColumnSpec"]

@@ -16,8 +16,20 @@ from vaetools.tabular import ColumnSpec, TableEncoder
 
 FORMAT = "vaetools.estimator"
 # 2: ColumnSpec.zero_mass (version 1 files read as without it); 3: the model's linear paths
-# (weights "encoder_skip.weight", "decoder_skip.weight"; older files read as without them)
-VERSION = 3
+# (weights "encoder_skip.weight", "decoder_skip.weight"; older files read as without them);
+# 4: the model's hidden widths ("hidden"; older files: the hidden_sizes parameter), each class's
+# own fitted state (``_saved_state``), VAECompressor, dict parameters as [key, value] pairs
+VERSION = 4
+
+
+def _pairs(d: dict) -> dict:
+    """A dict parameter in JSON: its keys may be column names that are not strings (0, 1, ...
+    for an array), which JSON objects would turn into "0", "1"."""
+    return {"pairs": [[k, v] for k, v in d.items()]}
+
+
+def _unpairs(v):
+    return dict((k, w) for k, w in v["pairs"]) if isinstance(v, dict) and set(v) == {"pairs"} else v
 
 
 def _jsonable_params(est) -> dict:
@@ -25,7 +37,11 @@ def _jsonable_params(est) -> dict:
     rs = params.get("random_state")
     if rs is not None and not isinstance(rs, int):
         params["random_state"] = None  # a RandomState instance: the fitted seed is kept separately
-    params["hidden_sizes"] = [int(h) for h in params["hidden_sizes"]]
+    if not isinstance(params["hidden_sizes"], str):  # "auto" stays as it is
+        params["hidden_sizes"] = [int(h) for h in params["hidden_sizes"]]
+    for name, value in params.items():
+        if isinstance(value, dict):  # column_types, error_bound
+            params[name] = _pairs(value)
     mv = params.get("missing_values")
     if mv is not None and not isinstance(mv, (int, float, str)):
         params["missing_values"] = None  # pd.NA: same meaning as NaN here
@@ -44,7 +60,8 @@ def save_estimator(est, path, overwrite: bool = False) -> None:
         "empty_features": [bool(e) for e in est.empty_features_],
         "random_seed": int(est.random_seed_),
         "history": est.history_,
-        "indicator_features": [int(f) for f in est.indicator_features_],
+        "hidden": [int(h) for h in est.model_.hidden],
+        **est._saved_state(),
     }
     try:
         blob = json.dumps(meta).encode()
@@ -74,7 +91,7 @@ def load_estimator(cls, path):
     if meta["version"] > VERSION:
         raise ValueError(f"{path} was written by a newer vaetools (format version {meta['version']}); "
                          f"this one reads up to {VERSION}: upgrade vaetools")
-    est = cls(**meta["params"])
+    est = cls(**{name: _unpairs(value) for name, value in meta["params"].items()})
     est.schema_ = [ColumnSpec.from_dict(d) for d in meta["schema"]]
     est.encoder_ = TableEncoder(est.schema_)
     est.fit_columns_ = meta["fit_columns"]
@@ -84,9 +101,13 @@ def load_estimator(cls, path):
     est.empty_features_ = np.array(meta["empty_features"], dtype=bool)
     est.random_seed_ = meta["random_seed"]
     est.history_ = meta["history"]
+    est._load_state(meta)
+    hidden = tuple(meta["hidden"]) if "hidden" in meta else est._hidden(0)
     # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
-    est.model_ = est._build_model(est._hidden(0), linear_skip="decoder_skip.weight" in weights)
-    est.model_.load_state_dict(weights)
+    est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights)
+    try:
+        est.model_.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: its weights do not fit the model it describes ({exc})") from None
     est.model_.eval()
-    est.indicator_features_ = np.array(meta["indicator_features"], dtype=np.int64)
     return est

@@ -65,3 +65,28 @@ def test_errors_are_one_line(tmp_path, csv, capsys, argv, message):
     assert main(args + (["-q"] if args[0] == "compress" else [])) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_saved_model_compresses_another_table_without_fitting(tmp_path, csv, capsys):
+    src, df = csv
+    model = tmp_path / "m.vtm"
+    assert main(["compress", str(src), "-o", str(tmp_path / "a.vtz"), "--epochs", "5", "-q",
+                 "--save-model", str(model)]) == 0
+    later = tmp_path / "later.csv"
+    df.iloc[::-1].to_csv(later, index=False)  # new rows, same columns
+    capsys.readouterr()
+    assert main(["compress", str(later), "-o", str(tmp_path / "b.vtz"), "--model", str(model)]) == 0
+    assert "fitting" not in capsys.readouterr().err
+    span = df["a"].max() - df["a"].min()
+    assert main(["decompress", str(tmp_path / "b.vtz"), "-o", str(tmp_path / "b.csv")]) == 0
+    got = pd.read_csv(tmp_path / "b.csv")
+    assert (got["c"] == df["c"].iloc[::-1].to_numpy()).all()
+    assert ((got["a"] - df["a"].iloc[::-1].to_numpy()).abs() <= 0.01 * span).all()  # the fitted bound
+    # a bound asked for at compress time is the one guaranteed
+    assert main(["compress", str(later), "-o", str(tmp_path / "c.vtz"), "--model", str(model),
+                 "--error-bound", "0.001"]) == 0
+    assert main(["decompress", str(tmp_path / "c.vtz"), "-o", str(tmp_path / "c.csv")]) == 0
+    got = pd.read_csv(tmp_path / "c.csv")
+    assert ((got["a"] - df["a"].iloc[::-1].to_numpy()).abs() <= 0.001 * span).all()
+    assert main(["compress", str(later), "-o", str(tmp_path / "d.vtz"), "--model", str(tmp_path / "nope.vtm")]) == 2
+    assert "is not a saved vaetools estimator" in capsys.readouterr().err

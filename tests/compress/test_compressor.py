@@ -521,3 +521,35 @@ def test_learning_rate_auto_is_higher_for_a_model_fitted_with_a_bound():
     assert VAECompressor(error_bound=0.01, learning_rate=5e-4)._peak_learning_rate(64) == 5e-4
     with pytest.raises(ValueError, match="learning_rate"):
         VAECompressor(learning_rate="fast").fit(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
+
+
+def test_saved_compressor_loads_and_writes_the_same_file(tmp_path):
+    # "auto" widths and an autoregressive branch are rebuilt from the file, not from the
+    # parameters, and a dict bound keeps its keys; the loaded compressor writes the same bytes
+    df = table(300)
+    comp = VAECompressor(**{**FAST, "hidden_sizes": "auto"}, error_bound={"x": 0.02, "y": 0.01},
+                         autoregressive=True).fit(df)
+    comp.save(tmp_path / "c.vtm")
+    back = VAECompressor.load(tmp_path / "c.vtm")
+    assert back.get_params()["error_bound"] == {"x": 0.02, "y": 0.01}
+    assert back.model_.hidden == comp.model_.hidden and back.autoregressive_
+    np.testing.assert_array_equal(back.transform(df), comp.transform(df))
+    pd.testing.assert_frame_equal(back.sample(20, random_state=3), comp.sample(20, random_state=3))
+    comp.compress(df, tmp_path / "a.vtz")
+    back.compress(df, tmp_path / "b.vtz")
+    assert (tmp_path / "a.vtz").read_bytes() == (tmp_path / "b.vtz").read_bytes()
+    with pytest.raises(ValueError, match="holds 'VAECompressor'"):
+        from vaetools import VAEImputer
+        VAEImputer.load(tmp_path / "c.vtm")
+    with pytest.raises(FileExistsError, match="--overwrite|overwrite"):
+        comp.save(tmp_path / "c.vtm")
+
+
+def test_saved_compressor_of_an_array_keeps_integer_column_keys(tmp_path):
+    X = table(200)[["x", "y"]].to_numpy()
+    comp = VAECompressor(**FAST, error_bound={0: 0.05}, column_types={1: "continuous"}).fit(X)
+    comp.save(tmp_path / "c.vtm")
+    back = VAECompressor.load(tmp_path / "c.vtm")
+    assert back.get_params()["error_bound"] == {0: 0.05} and back.get_params()["column_types"] == {1: "continuous"}
+    out = back.inverse_transform(back.transform(X))
+    assert isinstance(out, np.ndarray) and out.shape == X.shape

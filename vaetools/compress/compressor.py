@@ -347,6 +347,20 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows)
         return container.write(dest, header, weights, chunks, overwrite=overwrite)
 
+    def _saved_state(self) -> dict:
+        return {"autoregressive": bool(self.autoregressive_), "input_was_frame": bool(self.input_was_frame_),
+                "fit_dtypes": [[name, dtype] for name, dtype in self.fit_dtypes_.items()],
+                "latent_mean": self.latent_mean_.tolist(), "latent_std": self.latent_std_.tolist(),
+                "latent_step": self.latent_step_.tolist()}
+
+    def _load_state(self, meta: dict) -> None:
+        self.autoregressive_ = meta["autoregressive"]
+        self.input_was_frame_ = meta["input_was_frame"]
+        self.fit_dtypes_ = {name: dtype for name, dtype in meta["fit_dtypes"]}
+        for name in ("latent_mean", "latent_std", "latent_step"):
+            setattr(self, name + "_", np.array(meta[name], dtype=np.float64))
+        self._n_features_out = self.latent_dim
+
     def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
