@@ -109,6 +109,7 @@ def write_table(df, path: Path, overwrite: bool) -> None:
 
 def cmd_impute(args) -> int:
     from vaetools import VAEImputer
+    from vaetools.tabular.schema import UnmodelledColumnError
 
     src, out = Path(args.input), Path(args.output)
     _format_of(out, "output")
@@ -133,7 +134,10 @@ def cmd_impute(args) -> int:
         n_missing = int(data.isna().sum().sum())
         print(f"vaetools: fitting on {len(data)} rows x {data.shape[1]} columns "
               f"({n_missing} missing cells)", file=sys.stderr)
-        imputer.fit(data)
+        try:
+            imputer.fit(data)
+        except UnmodelledColumnError as exc:
+            raise CLIError(f"{exc.reason}. To pass it through untouched, add --drop {exc.column}") from None
     filled = imputer.transform(data)
     if dropped is not None:
         for c in args.drop:
@@ -186,6 +190,7 @@ def _parse_bound(text: str):
 
 def cmd_compress(args) -> int:
     from vaetools.compress import VAECompressor
+    from vaetools.tabular.schema import UnmodelledColumnError
 
     src, out = Path(args.input), Path(args.output)
     if out.suffix.lower() != ".vtz":
@@ -194,6 +199,9 @@ def cmd_compress(args) -> int:
     if args.save_model:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
     df = read_table(src, args.na_values)
+    unknown = [c for c in args.passthrough if c not in df.columns]
+    if unknown:
+        raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
     if args.model:
         comp = VAECompressor.load(args.model)
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
@@ -205,11 +213,15 @@ def cmd_compress(args) -> int:
                              max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
                              column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1,
                              autoregressive={"auto": "auto", "on": True, "off": False}[args.autoregressive])
-        print(f"vaetools: fitting on {len(df)} rows x {df.shape[1]} columns", file=sys.stderr)
-        comp.fit(df)
+        modelled = df.drop(columns=args.passthrough)
+        print(f"vaetools: fitting on {len(df)} rows x {modelled.shape[1]} columns", file=sys.stderr)
+        try:
+            comp.fit(modelled)
+        except UnmodelledColumnError as exc:  # the command line's way to keep it
+            raise CLIError(f"{exc.reason}. To keep it in the file as it is, add --passthrough {exc.column}") from None
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
-                           overwrite=args.overwrite)
+                           overwrite=args.overwrite, passthrough=args.passthrough)
     raw = src.stat().st_size
     print(f"vaetools: wrote {out}: {report['total']} bytes ({raw / report['total']:.2f}x smaller than "
           f"{src.name})", file=sys.stderr)
@@ -257,8 +269,10 @@ def cmd_info(args) -> int:
     print(f"row chunks: latent codes {s['latents']}, decode checks {s.get('checks', 0)}, framing {s['framing']}, "
           "and by column (values and missing-cell marks):")
     rows = max(facts["rows"], 1)
+    as_is = set(facts["passthrough_columns"])
     for name, nbytes in sorted(facts["column_bytes"].items(), key=lambda kv: -kv[1]):
-        print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row")
+        print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row"
+              + ("  (stored as it is)" if name in as_is else ""))
     return 0
 
 
@@ -312,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="force column kinds (zip=categorical); an integer column declared continuous "
                         "decodes to floats within the bound")
     p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
+    p.add_argument("--passthrough", nargs="+", default=[], metavar="COL",
+                   help="columns to store exactly as they are, not modelled (IDs, free text, dates)")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--autoregressive", choices=["auto", "on", "off"], default="auto",
                    help="condition each column on those decoded before it (auto: from 20,000 rows, with a bound)")

@@ -90,3 +90,27 @@ def test_saved_model_compresses_another_table_without_fitting(tmp_path, csv, cap
     assert ((got["a"] - df["a"].iloc[::-1].to_numpy()).abs() <= 0.001 * span).all()
     assert main(["compress", str(later), "-o", str(tmp_path / "d.vtz"), "--model", str(tmp_path / "nope.vtm")]) == 2
     assert "is not a saved vaetools estimator" in capsys.readouterr().err
+
+
+def test_id_column_is_refused_with_the_flag_that_keeps_it_and_kept_with_it(tmp_path, csv, capsys):
+    src, df = csv
+    df = df.assign(id=[f"r{i}" for i in range(len(df))])
+    path = tmp_path / "ids.csv"
+    df.to_csv(path, index=False)
+    vtz = tmp_path / "t.vtz"
+    assert main(["compress", str(path), "-o", str(vtz), "--epochs", "2", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "add --passthrough id" in err and "passthrough=[" not in err and "Traceback" not in err
+    assert main(["compress", str(path), "-o", str(vtz), "--epochs", "2", "-q", "--passthrough", "id"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(vtz)]) == 0
+    assert [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("id ")][0].endswith(
+        "(stored as it is)")
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "back.csv")]) == 0
+    back = pd.read_csv(tmp_path / "back.csv")
+    assert list(back.columns) == list(df.columns) and (back["id"] == df["id"]).all()
+    assert main(["compress", str(path), "-o", str(tmp_path / "u.vtz"), "--passthrough", "nope", "-q"]) == 2
+    assert "--passthrough names columns not in" in capsys.readouterr().err
+    # the imputer's way to keep it is --drop
+    assert main(["impute", str(path), "-o", str(tmp_path / "f.csv"), "--epochs", "2", "-q"]) == 2
+    assert "add --drop id" in capsys.readouterr().err

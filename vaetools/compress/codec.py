@@ -14,6 +14,8 @@ at compression as at decompression. Each stream keeps whichever codes it smaller
 per-cell model or a static histogram (or Laplace) in the header. The decoder runs on the CPU in
 float64 from the weights stored in the file (int8 matrices with per-row scales, fp16 vectors),
 at compression and decompression alike, so both sides compute the same predictions on any machine.
+Columns the model was not fitted on (``passthrough``: IDs, free text, dates) are stored as they
+are, one section per chunk each (``verbatim``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from vaetools.model.vae import Batch
 from vaetools.tabular import ColumnSpec, TableEncoder
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
-from . import container
+from . import container, verbatim
 from .entropy import (CellCategorical, CellGaussian, GaussianLatents, GivenBits, choose_given_bits, fit_symbol_model,
                       symbol_model_from_dict)
 
@@ -398,9 +400,11 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
 
 
 def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_request, error_mode: str,
-                   chunk_rows: int):
+                   chunk_rows: int, passthrough: pd.DataFrame | None = None, positions: list[int] | None = None):
     """Header, weight blob and chunks for ``frame`` under the fitted compressor ``comp``;
-    ``dtypes`` are the caller's column dtypes to restore (None: leave as decoded)."""
+    ``dtypes`` are the caller's column dtypes to restore (None: leave as decoded).
+    ``passthrough``: more columns of the same rows, stored as they are (``verbatim``), which
+    decode at ``positions`` among the columns."""
     enc_obj: TableEncoder = comp.encoder_
     specs = comp.schema_
     modelled = frame.loc[:, ~comp.empty_features_]
@@ -505,6 +509,13 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             return table.bin[rows, enc_obj.bin_cols.index(j)][keep]
         return table.cat[rows, enc_obj.cat_cols.index(j)][keep]
 
+    columns = [{"name": c, "dtype": d, "empty": bool(e)} for c, d, e in zip(frame.columns, dtypes, comp.empty_features_)]
+    as_is = [] if passthrough is None else list(passthrough.columns)
+    for name, pos in sorted(zip(as_is, positions or []), key=lambda t: t[1]):
+        desc = verbatim.describe(passthrough[name], name)
+        columns.insert(pos, {"name": name, "dtype": desc["dtype"], "empty": False, "passthrough": desc})
+    as_is = [c for c in columns if "passthrough" in c]  # in the order their sections are written
+
     chunks = []
     for start in range(0, n, chunk_rows):
         rows = slice(start, min(n, start + chunk_rows))
@@ -517,14 +528,14 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             else:
                 args = _model_args(name, models[name], enc_obj, chunk_pred, bound_steps, keep)
             sections.append(models[name].encode(sym[rows][keep], *args))
+        sections += [verbatim.encode(passthrough[c["name"]].iloc[rows], c["passthrough"]) for c in as_is]
         sections.append(decoded_check([y[rows]] + [decoded(name, rows) for name in streams]))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
 
     header = {
         "format": FORMAT,
         "n_rows": n,
-        "columns": [{"name": c, "dtype": d, "empty": bool(e)}
-                    for c, d, e in zip(frame.columns, dtypes, comp.empty_features_)],
+        "columns": columns,
         "schema": [s.to_dict() for s in specs],
         "model": model_cfg,
         "weights": layout,
@@ -621,12 +632,14 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
         bounds = {int(j): v for j, v in h["bounds"].items()}
         calibration = h.get("calibration", {"columns": {}})  # format 5 on
+        as_is = [c for c in h["columns"] if "passthrough" in c]  # format 6 on
+        n_streams = len(h["streams"])
         pieces = []
         for ci in needed:
             info = reader.chunks[ci]
             sections = reader.chunk(ci)
             checked = h.get("check") == CHECK  # format 4 on
-            if len(sections) != 1 + len(h["streams"]) + checked:
+            if len(sections) != 1 + n_streams + len(as_is) + checked:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
             m = info.rows
             data = dict(zip(h["streams"], sections[1:1 + len(h["streams"])]))
@@ -676,6 +689,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                         observed[:, int(name.split("/")[1])] = ~decoded[name].astype(bool)
                 predict_columns(model, enc_obj, y, step, observed, decode_column)
                 agrees = not checked or sections[-1] == decoded_check([y] + [decoded[k] for k in h["streams"]])
+                kept = {c["name"]: verbatim.decode(sec, c["passthrough"], m)
+                        for c, sec in zip(as_is, sections[1 + n_streams:1 + n_streams + len(as_is)])}
             except (RuntimeError, ValueError, IndexError, KeyError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
             if not agrees:
@@ -687,7 +702,9 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             block = {}
             spec_iter = iter(range(len(specs)))
             for col in h["columns"]:
-                if col["empty"]:
+                if "passthrough" in col:
+                    block[col["name"]] = kept[col["name"]]
+                elif col["empty"]:
                     block[col["name"]] = np.full(m, np.nan)
                 else:
                     block[col["name"]] = cols[next(spec_iter)]
@@ -697,8 +714,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in h["columns"]})
         frame = frame.loc[wanted]
         spec_by_name = {s.name: s for s in specs}
-        out = pd.DataFrame({c["name"]: _restore_dtype(frame[c["name"]].to_numpy(), c["dtype"],
-                                                      spec_by_name.get(c["name"]))
+        out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
+                            _restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
                             for c in h["columns"]})
         out.index = frame.index  # original row numbers
         return out
@@ -707,7 +724,9 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
 def _bytes_by_stream(reader: container.Reader) -> dict[str, int]:
     """Bytes of each stream summed over the chunks: the latent codes, each column's residuals,
     ranks and missing-cell mask, the decode checks and the chunks' framing (lengths, CRCs)."""
-    names = ["latents", *reader.header["streams"]] + (["checks"] if reader.header.get("check") == CHECK else [])
+    h = reader.header
+    as_is = [f"as-is/{c['name']}" for c in h["columns"] if "passthrough" in c]
+    names = ["latents", *h["streams"], *as_is] + (["checks"] if h.get("check") == CHECK else [])
     out = dict.fromkeys(names, 0) | {"framing": 0}
     for i in range(len(reader.chunks)):
         sections = reader.chunk(i)
@@ -723,13 +742,16 @@ def file_info(src) -> dict:
         n, ncol = h["n_rows"], len(h["columns"])
         size = reader.size
         streams = _bytes_by_stream(reader)
-        modelled = [c["name"] for c in h["columns"] if not c["empty"]]
-        by_column = {name: 0 for name in modelled}
+        modelled = [c["name"] for c in h["columns"] if not c["empty"] and "passthrough" not in c]
+        by_column = {c["name"]: 0 for c in h["columns"] if not c["empty"]}
         for name, nbytes in streams.items():
-            if "/" in name:
+            if name.startswith("as-is/"):
+                by_column[name[len("as-is/"):]] += nbytes
+            elif "/" in name:
                 by_column[modelled[int(name.split("/")[1])]] += nbytes
         return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,
                 "column_names": [c["name"] for c in h["columns"]],
+                "passthrough_columns": [c["name"] for c in h["columns"] if "passthrough" in c],
                 "bytes": {"total": size, "header": reader.header_bytes, "decoder_weights": len(reader.weights),
                           "chunks": reader.chunk_bytes},
                 "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],

@@ -18,6 +18,7 @@ from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools._files import exists_error
 from vaetools.model import MaskedVAE
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
+from vaetools.tabular.schema import UnmodelledColumnError
 from vaetools.training import to_batch
 
 from . import codec, container
@@ -119,6 +120,15 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn schema, scalers and a rate-distortion VAE from X (missing cells allowed)."""
+        try:
+            return self._fit(X)
+        except UnmodelledColumnError as exc:
+            raise UnmodelledColumnError(
+                f"{exc}. To keep it in a .vtz file, fit on the other columns and store it as it is: "
+                f"compress(X, dest, passthrough=[{exc.column!r}]) (command line: --passthrough)",
+                exc.column, exc.reason) from None
+
+    def _fit(self, X):
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X, frame)
         if self.autoregressive == "auto":
@@ -320,7 +330,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     # ------------------------------------------------------------------ files
     def compress(self, X, dest, error_bound="fit", error_mode: str | None = None, chunk_rows: int = 65536,
-                 overwrite: bool = False) -> dict:
+                 overwrite: bool = False, passthrough=None) -> dict:
         """Write X to the .vtz file ``dest``; returns the bytes by section.
 
         ``error_bound``: "fit" (the default: the bound the compressor was fitted for), None (no
@@ -329,6 +339,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         share of the column's range at fit, with ``"absolute"`` it is in the column's units
         (default: the fitted ``error_mode``). Any bound is guaranteed; the one given at fit also
         gives the smallest files. Categorical values and missing cells always round-trip exactly.
+        ``passthrough``: names of more columns of the DataFrame X, which the compressor was not
+        fitted on (IDs, free text, dates), stored exactly as they are (LZMA) and given back in
+        their place.
         """
         check_is_fitted(self)
         if isinstance(error_bound, str):
@@ -341,10 +354,12 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         dest = Path(dest)
         if dest.exists() and not overwrite:
             raise exists_error(dest)
+        X, kept, positions = _split_passthrough(X, passthrough, self.fit_columns_)
         frame = self._to_frame(X, reset=False)
         restore = _dtypes_to_restore(X, frame)
         dtypes = [restore.get(c) for c in frame.columns]
-        header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows)
+        header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows,
+                                                       kept, positions)
         return container.write(dest, header, weights, chunks, overwrite=overwrite)
 
     def _saved_state(self) -> dict:
@@ -366,6 +381,25 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
 
 
+def _split_passthrough(X, passthrough, fitted: list) -> tuple:
+    """(X without the ``passthrough`` columns, those columns, their positions in X)."""
+    if passthrough is None or len(passthrough) == 0:
+        return X, None, None
+    names = [passthrough] if isinstance(passthrough, str) else list(passthrough)
+    if not isinstance(X, pd.DataFrame):
+        raise ValueError("passthrough names columns: X must be a DataFrame")
+    unknown = [c for c in names if c not in X.columns]
+    if unknown:
+        raise ValueError(f"passthrough names columns that are not in X: {unknown}")
+    modelled = [c for c in names if c in fitted]
+    if modelled:
+        raise ValueError(f"passthrough names columns the compressor was fitted on: {modelled}; fit it "
+                         "without them to store them as they are")
+    if len(set(names)) != len(names):
+        raise ValueError(f"passthrough names a column more than once: {names}")
+    return X.drop(columns=names), X[names], [X.columns.get_loc(c) for c in names]
+
+
 def _dtypes_to_restore(X, frame: pd.DataFrame) -> dict:
     """The dtype each column of a DataFrame ``X`` decodes to: its own, except for a text column
     that ``_to_frame`` read as numbers (``missing_values="?"`` on a column of numbers with "?"
@@ -381,14 +415,15 @@ def _dtypes_to_restore(X, frame: pd.DataFrame) -> dict:
 
 
 def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,
-             chunk_rows: int = 65536, **params) -> dict:
-    """Fit a VAECompressor for ``error_bound`` on X and write X to ``dest`` in one call; returns
-    the bytes by section."""
+             chunk_rows: int = 65536, passthrough=None, **params) -> dict:
+    """Fit a VAECompressor for ``error_bound`` on X (less the ``passthrough`` columns, which are
+    stored as they are) and write X to ``dest`` in one call; returns the bytes by section."""
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise exists_error(dest)
-    comp = VAECompressor(error_bound=error_bound, error_mode=error_mode, **params).fit(X)
-    return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite)
+    modelled, _, _ = _split_passthrough(X, passthrough, [])
+    comp = VAECompressor(error_bound=error_bound, error_mode=error_mode, **params).fit(modelled)
+    return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite, passthrough=passthrough)
 
 
 def decompress(src, rows=None) -> pd.DataFrame:

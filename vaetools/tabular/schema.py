@@ -93,18 +93,28 @@ def _warn_placeholders(obs: pd.Series, name) -> None:
         "the file with na_values", UserWarning, stacklevel=2)
 
 
+class UnmodelledColumnError(ValueError):
+    """A column no kind fits (an ID, free text, dates, durations); ``column`` names it and
+    ``reason`` says why without a caller's advice, so that each caller can say how to keep it
+    (the compressor: store it as it is)."""
+
+    def __init__(self, message: str, column=None, reason: str | None = None):
+        super().__init__(message)
+        self.column, self.reason = column, message if reason is None else reason
+
+
 def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
     """Dtypes no kind fits: as categories a date column would be refused as an ID (or imputed
     only with dates already seen), and complex numbers would lose their imaginary part."""
     t, col = s.dtype, _describe(name)
     if pd.api.types.is_datetime64_any_dtype(t):
-        raise ValueError(
+        raise UnmodelledColumnError(
             f"{col} holds dates and times ({t}), which vaetools does not model; pass it as numbers, "
             f"e.g. days since its first date: (df[{name!r}] - df[{name!r}].min()).dt.days, as text "
-            f"with df[{name!r}].astype(str) to model it as categories, or drop it")
+            f"with df[{name!r}].astype(str) to model it as categories, or drop it", name)
     if pd.api.types.is_timedelta64_dtype(t):
-        raise ValueError(f"{col} holds durations ({t}), which vaetools does not model; pass them as "
-                         f"numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column")
+        raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model; pass them "
+                                    f"as numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column", name)
     if pd.api.types.is_complex_dtype(t):
         raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
                          f"and imaginary parts as two columns (np.real, np.imag)")
@@ -162,10 +172,10 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
         if kind == "categorical" and len(cats) > max_categories:
-            raise ValueError(
+            raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
                 f"{max_categories}: it looks like an ID or free text, which a VAE cannot model. Drop "
-                f"it before imputing (df.drop(columns=[{name!r}])) or raise max_categories.")
+                f"it (df.drop(columns=[{name!r}])) or raise max_categories", name)
         spec.categories = cats
         return spec
 
