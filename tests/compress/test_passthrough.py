@@ -102,7 +102,7 @@ def test_an_id_column_is_refused_with_the_way_to_keep_it():
     assert "passthrough" not in str(info_.value)
 
 
-@pytest.mark.parametrize("damage", ["short", "lengths", "count", "codes"])
+@pytest.mark.parametrize("damage", ["short", "lengths", "count", "codes", "objects"])
 def test_damaged_sections_are_errors_not_wrong_values(damage):
     s = pd.Series(["ab", "c", None, "dé"], dtype=object)
     desc = verbatim.describe(s, "t")
@@ -116,6 +116,10 @@ def test_damaged_sections_are_errors_not_wrong_values(damage):
             verbatim.decode(verbatim._pack(payload), desc, 4)
         elif damage == "count":
             verbatim.decode(data, desc, 9)  # more rows than the section holds
+        elif damage == "objects":  # a header that asks for Python objects gets none
+            x = pd.Series([1.5, 2.5])
+            verbatim.decode(verbatim.encode(x, verbatim.describe(x, "x")), {"kind": "number", "dtype": "object",
+                                                                            "base": "|O"}, 2)
         else:
             c = pd.Series(pd.Categorical(["x", "y"]))
             d = verbatim.describe(c, "c")
