@@ -133,3 +133,22 @@ def test_a_damaged_passthrough_section_is_named_as_corruption(tmp_path, monkeypa
     monkeypatch.setattr(verbatim, "_FILTERS", [{"id": verbatim.lzma.FILTER_LZMA1, "preset": 1}])
     with pytest.raises(VTZError, match="corrupted"):
         decompress(tmp_path / "t.vtz")
+
+
+def test_times_round_trip_at_the_extremes_and_cost_the_same_in_any_unit():
+    extreme = pd.Series(pd.to_datetime(["1677-09-22 00:12:44", "2262-04-10 00:00:00", None, "1970-01-01 00:00:00",
+                                        "2262-04-11 23:47:16"]))
+    extreme = extreme.astype("datetime64[ns]")
+    desc = verbatim.describe(extreme, "t")
+    pd.testing.assert_series_equal(verbatim.decode(verbatim.encode(extreme, desc), desc, 5), extreme)
+    # whole seconds kept as nanoseconds take what the same times take as seconds
+    rng = np.random.default_rng(0)
+    secs = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 10**7, 4000)), unit="s"))
+    sizes = {}
+    for unit in ("s", "ns"):
+        col = secs.astype(f"datetime64[{unit}]")
+        d = verbatim.describe(col, "t")
+        data = verbatim.encode(col, d)
+        pd.testing.assert_series_equal(verbatim.decode(data, d, len(col)), col)
+        sizes[unit] = len(data)
+    assert sizes["ns"] <= 1.05 * sizes["s"]

@@ -4,8 +4,8 @@ IDs, free text, dates and durations are not for a VAE, but a file that drops the
 user's table. Each chunk holds such a column's values for its rows, serialized without pickle
 (UTF-8 text with lengths, or the values' own fixed-width bytes) and compressed with LZMA, whose
 long matches suit IDs and repeated text. Missing cells are a bitmap; date and duration values
-are stored as differences from the previous row, which are small where the rows are in time
-order. Decoding gives back the same values and the same dtype.
+are stored as differences from the previous row in units of their greatest common divisor, which
+are small where the rows are in time order. Decoding gives back the same values and the same dtype.
 """
 
 from __future__ import annotations
@@ -97,9 +97,12 @@ def encode(s: pd.Series, desc: dict) -> bytes:
         raw = [v.encode("utf-8", "surrogatepass") for v in s[~missing]]
         parts += [np.array([len(r) for r in raw], dtype="<u4").tobytes(), b"".join(raw)]
     elif kind in ("datetime", "timedelta"):
-        # wrapping differences: exact for any two values, since the sum wraps back the same way
-        values = _ints(s, desc)[~missing].astype("<i8")
-        parts.append(np.diff(values, prepend=np.int64(0)).astype("<i8").tobytes())
+        # wrapping differences: exact for any two values, since the sum wraps back the same way;
+        # in units of their greatest common divisor (whole seconds kept as microseconds: 1e6)
+        diffs = np.diff(_ints(s, desc)[~missing].astype("<i8"), prepend=np.int64(0))
+        unit = int(np.gcd.reduce(diffs)) if diffs.size and diffs.min() > np.iinfo(np.int64).min else 0
+        unit = unit if unit > 0 else 1
+        parts += [np.int64(unit).astype("<i8").tobytes(), (diffs // unit).astype("<i8").tobytes()]
     elif kind == "category":
         parts.append(s.cat.codes.to_numpy()[~missing].astype("<i4").tobytes())
     else:
@@ -135,8 +138,12 @@ def decode(data: bytes, desc: dict, n: int) -> pd.Series:
         out = pd.Series(values, dtype=object)
         return out if desc["dtype"] == "object" else out.astype(desc["dtype"])
     if kind in ("datetime", "timedelta"):
+        if len(body) < 8:
+            raise VerbatimError("time step cut short")
+        unit = int(np.frombuffer(body[:8], dtype="<i8")[0])
+        body = body[8:]
         ints = np.zeros(n, dtype=np.int64)
-        ints[~missing] = np.cumsum(fixed(np.dtype("<i8")))
+        ints[~missing] = np.cumsum(fixed(np.dtype("<i8")) * np.int64(unit))
         letter = "M" if kind == "datetime" else "m"
         values = ints.view(f"{letter}8[{desc['unit']}]").copy()
         values[missing] = np.datetime64("NaT") if letter == "M" else np.timedelta64("NaT")
