@@ -137,7 +137,7 @@ def cmd_impute(args) -> int:
         try:
             imputer.fit(data)
         except UnmodelledColumnError as exc:
-            raise CLIError(f"{exc.reason}. To pass it through untouched, add --drop {exc.column}") from None
+            raise CLIError(f"{exc.reason}; to pass it through untouched, add --drop {exc.column}") from None
     filled = imputer.transform(data)
     if dropped is not None:
         for c in args.drop:
@@ -218,7 +218,8 @@ def cmd_compress(args) -> int:
         try:
             comp.fit(modelled)
         except UnmodelledColumnError as exc:  # the command line's way to keep it
-            raise CLIError(f"{exc.reason}. To keep it in the file as it is, add --passthrough {exc.column}") from None
+            raise CLIError(f"{exc.reason}; to keep it in the file as it is, add --passthrough {exc.column}, "
+                           "or remove it from the table") from None
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough)

@@ -124,9 +124,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             return self._fit(X)
         except UnmodelledColumnError as exc:
             raise UnmodelledColumnError(
-                f"{exc}. To keep it in a .vtz file, fit on the other columns and store it as it is: "
-                f"compress(X, dest, passthrough=[{exc.column!r}]) (command line: --passthrough)",
-                exc.column, exc.reason) from None
+                exc.reason, exc.column, f"{exc.advice}. To keep it in a .vtz file, fit on the other columns and "
+                f"store it as it is: compress(X, dest, passthrough=[{exc.column!r}]) (command line: --passthrough)"
+            ) from None
 
     def _fit(self, X):
         frame = self._to_frame(X, reset=True)

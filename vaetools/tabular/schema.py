@@ -94,13 +94,13 @@ def _warn_placeholders(obs: pd.Series, name) -> None:
 
 
 class UnmodelledColumnError(ValueError):
-    """A column no kind fits (an ID, free text, dates, durations); ``column`` names it and
-    ``reason`` says why without a caller's advice, so that each caller can say how to keep it
-    (the compressor: store it as it is)."""
+    """A column no kind fits (an ID, free text, dates, durations): ``reason`` says why and
+    ``column`` names it, so that each caller can say how to keep it (the compressor: store it
+    as it is; the command line: its flags); the message adds ``advice`` for pandas users."""
 
-    def __init__(self, message: str, column=None, reason: str | None = None):
-        super().__init__(message)
-        self.column, self.reason = column, message if reason is None else reason
+    def __init__(self, reason: str, column=None, advice: str = ""):
+        super().__init__(f"{reason}; {advice}" if advice else reason)
+        self.reason, self.column, self.advice = reason, column, advice
 
 
 def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
@@ -109,12 +109,12 @@ def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
     t, col = s.dtype, _describe(name)
     if pd.api.types.is_datetime64_any_dtype(t):
         raise UnmodelledColumnError(
-            f"{col} holds dates and times ({t}), which vaetools does not model; pass it as numbers, "
-            f"e.g. days since its first date: (df[{name!r}] - df[{name!r}].min()).dt.days, as text "
-            f"with df[{name!r}].astype(str) to model it as categories, or drop it", name)
+            f"{col} holds dates and times ({t}), which vaetools does not model", name,
+            f"pass it as numbers, e.g. days since its first date: (df[{name!r}] - df[{name!r}].min()).dt.days, "
+            f"as text with df[{name!r}].astype(str) to model it as categories, or drop it")
     if pd.api.types.is_timedelta64_dtype(t):
-        raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model; pass them "
-                                    f"as numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column", name)
+        raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model", name,
+                                    f"pass them as numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column")
     if pd.api.types.is_complex_dtype(t):
         raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
                          f"and imaginary parts as two columns (np.real, np.imag)")
@@ -174,8 +174,8 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
         if kind == "categorical" and len(cats) > max_categories:
             raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
-                f"{max_categories}: it looks like an ID or free text, which a VAE cannot model. Drop "
-                f"it (df.drop(columns=[{name!r}])) or raise max_categories", name)
+                f"{max_categories}: it looks like an ID or free text, which a VAE cannot model", name,
+                f"drop it (df.drop(columns=[{name!r}])) or raise max_categories")
         spec.categories = cats
         return spec
 
