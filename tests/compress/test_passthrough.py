@@ -152,3 +152,40 @@ def test_times_round_trip_at_the_extremes_and_cost_the_same_in_any_unit():
         pd.testing.assert_series_equal(verbatim.decode(data, d, len(col)), col)
         sizes[unit] = len(data)
     assert sizes["ns"] <= 1.05 * sizes["s"]
+
+
+@pytest.mark.parametrize("make_index", [
+    lambda n: pd.Index([f"c{i}" for i in range(n)], name="customer"),
+    lambda n: pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC", name="at"),
+    lambda n: pd.MultiIndex.from_arrays([np.arange(n) % 7, [f"s{i}" for i in range(n)]], names=["shop", "sale"]),
+    lambda n: pd.RangeIndex(100, 100 + n),
+    lambda n: pd.RangeIndex(n, name="row"),
+], ids=["text", "dates", "multi", "shifted", "named"])
+def test_a_dataframes_index_comes_back(tmp_path, make_index):
+    # before, every file decoded with the rows numbered 0, 1, ...: a table keyed by its index lost its keys
+    df = people(300)[["age", "group"]]
+    df.index = make_index(len(df))
+    compress(df, tmp_path / "t.vtz", error_bound=0.01, chunk_rows=128, **FAST)
+
+    def same(got, want):  # a file keeps the labels, not a date range's frequency
+        if isinstance(want, pd.DatetimeIndex):
+            want = want.copy()
+            want.freq = None
+        pd.testing.assert_index_equal(got, want, exact=False, check_exact=True)
+
+    same(decompress(tmp_path / "t.vtz").index, df.index)
+    same(decompress(tmp_path / "t.vtz", rows=slice(120, 140)).index, df.index[120:140])
+    facts = info(tmp_path / "t.vtz")
+    assert sum(facts["stream_bytes"].values()) == facts["bytes"]["chunks"]
+
+
+def test_a_default_index_costs_nothing_and_stays_a_range(tmp_path):
+    df = people(300)[["age", "group"]]
+    compress(df, tmp_path / "t.vtz", error_bound=0.01, **FAST)
+    back = decompress(tmp_path / "t.vtz", rows=slice(10, 20))
+    assert isinstance(back.index, pd.RangeIndex) and list(back.index) == list(range(10, 20))
+    assert not any(k.startswith("index/") for k in info(tmp_path / "t.vtz")["stream_bytes"])
+    df.index = pd.Index(range(300), name=("a", "tuple"))
+    with pytest.raises(ValueError, match="index level named"):
+        compress(df, tmp_path / "u.vtz", error_bound=0.01, **FAST)
+    assert not (tmp_path / "u.vtz").exists()

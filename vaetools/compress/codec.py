@@ -400,11 +400,13 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
 
 
 def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_request, error_mode: str,
-                   chunk_rows: int, passthrough: pd.DataFrame | None = None, positions: list[int] | None = None):
+                   chunk_rows: int, passthrough: pd.DataFrame | None = None, positions: list[int] | None = None,
+                   index: pd.Index | None = None):
     """Header, weight blob and chunks for ``frame`` under the fitted compressor ``comp``;
     ``dtypes`` are the caller's column dtypes to restore (None: leave as decoded).
     ``passthrough``: more columns of the same rows, stored as they are (``verbatim``), which
-    decode at ``positions`` among the columns."""
+    decode at ``positions`` among the columns. ``index``: the rows' labels, stored likewise
+    (None: the rows are numbered from 0)."""
     enc_obj: TableEncoder = comp.encoder_
     specs = comp.schema_
     modelled = frame.loc[:, ~comp.empty_features_]
@@ -515,6 +517,10 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         desc = verbatim.describe(passthrough[name], name)
         columns.insert(pos, {"name": name, "dtype": desc["dtype"], "empty": False, "passthrough": desc})
     as_is = [c for c in columns if "passthrough" in c]  # in the order their sections are written
+    levels = None if index is None else index.to_frame(index=False)
+    index_entries = [] if levels is None else [
+        {"name": _index_name(name), "passthrough": verbatim.describe(levels.iloc[:, i], f"index level {name!r}")}
+        for i, name in enumerate(index.names)]
 
     chunks = []
     for start in range(0, n, chunk_rows):
@@ -529,6 +535,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
                 args = _model_args(name, models[name], enc_obj, chunk_pred, bound_steps, keep)
             sections.append(models[name].encode(sym[rows][keep], *args))
         sections += [verbatim.encode(passthrough[c["name"]].iloc[rows], c["passthrough"]) for c in as_is]
+        sections += [verbatim.encode(levels.iloc[rows, i], e["passthrough"]) for i, e in enumerate(index_entries)]
         sections.append(decoded_check([y[rows]] + [decoded(name, rows) for name in streams]))
         chunks.append((start, rows.stop - start, container.pack_sections(sections)))
 
@@ -546,8 +553,17 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         "histograms": {k: m.to_dict() for k, m in models.items()},
         "chunk_rows": chunk_rows,
         "check": CHECK,
-    } | ({"calibration": {"block_rows": _BLOCK_ROWS, "columns": calibration}} if calibration else {})
+    } | ({"calibration": {"block_rows": _BLOCK_ROWS, "columns": calibration}} if calibration else {}) \
+      | ({"index": index_entries} if index_entries else {})
     return header, weights, chunks
+
+
+def _index_name(name):
+    """An index level's name as the header's JSON can hold it."""
+    if name is None or isinstance(name, (str, int, float, bool)):
+        return name.item() if isinstance(name, np.generic) else name
+    raise ValueError(f"the index level named {name!r}: a file can hold index names that are text or "
+                     "numbers; rename it (df.rename_axis(...)) or reset the index into a column")
 
 
 CHECK = "crc32 of decoded symbols"
@@ -633,13 +649,15 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         bounds = {int(j): v for j, v in h["bounds"].items()}
         calibration = h.get("calibration", {"columns": {}})  # format 5 on
         as_is = [c for c in h["columns"] if "passthrough" in c]  # format 6 on
-        n_streams = len(h["streams"])
+        index_entries = h.get("index", [])  # format 6 on: the rows' labels, where not 0, 1, ...
+        n_streams, n_kept = len(h["streams"]), len(as_is) + len(h.get("index", []))
+        labels = []
         pieces = []
         for ci in needed:
             info = reader.chunks[ci]
             sections = reader.chunk(ci)
             checked = h.get("check") == CHECK  # format 4 on
-            if len(sections) != 1 + n_streams + len(as_is) + checked:
+            if len(sections) != 1 + n_streams + n_kept + checked:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
             m = info.rows
             data = dict(zip(h["streams"], sections[1:1 + len(h["streams"])]))
@@ -689,8 +707,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                         observed[:, int(name.split("/")[1])] = ~decoded[name].astype(bool)
                 predict_columns(model, enc_obj, y, step, observed, decode_column)
                 agrees = not checked or sections[-1] == decoded_check([y] + [decoded[k] for k in h["streams"]])
-                kept = {c["name"]: verbatim.decode(sec, c["passthrough"], m)
-                        for c, sec in zip(as_is, sections[1 + n_streams:1 + n_streams + len(as_is)])}
+                kept = [verbatim.decode(sec, c["passthrough"], m)
+                        for c, sec in zip(as_is + index_entries, sections[1 + n_streams:1 + n_streams + n_kept])]
             except (RuntimeError, ValueError, IndexError, KeyError) as exc:
                 raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
             if not agrees:
@@ -700,10 +718,10 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                     "from the writer's where it matters. Decompress it where it was written, or with "
                     "the vaetools and torch versions that wrote it")
             block = {}
-            spec_iter = iter(range(len(specs)))
+            spec_iter, kept_iter = iter(range(len(specs))), iter(kept)
             for col in h["columns"]:
                 if "passthrough" in col:
-                    block[col["name"]] = kept[col["name"]]
+                    block[col["name"]] = next(kept_iter)
                 elif col["empty"]:
                     block[col["name"]] = np.full(m, np.nan)
                 else:
@@ -711,13 +729,20 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             piece = pd.DataFrame(block)
             piece.index = pd.RangeIndex(info.first_row, info.first_row + m)
             pieces.append(piece)
+            if index_entries:
+                labels.append(pd.DataFrame(dict(enumerate(kept_iter))).set_index(piece.index))
         frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in h["columns"]})
         frame = frame.loc[wanted]
         spec_by_name = {s.name: s for s in specs}
         out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
                             _restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
                             for c in h["columns"]})
-        out.index = frame.index  # original row numbers
+        out.index = frame.index  # original row numbers, or the labels stored with them
+        if index_entries:
+            levels = pd.concat(labels).loc[wanted]
+            names = [e["name"] for e in index_entries]
+            out.index = pd.MultiIndex.from_arrays([levels[i] for i in range(len(names))], names=names) \
+                if len(names) > 1 else pd.Index(levels[0].rename(names[0]))
         return out
 
 
@@ -726,7 +751,8 @@ def _bytes_by_stream(reader: container.Reader) -> dict[str, int]:
     ranks and missing-cell mask, the decode checks and the chunks' framing (lengths, CRCs)."""
     h = reader.header
     as_is = [f"as-is/{c['name']}" for c in h["columns"] if "passthrough" in c]
-    names = ["latents", *h["streams"], *as_is] + (["checks"] if h.get("check") == CHECK else [])
+    index = [f"index/{i}" for i in range(len(h.get("index", [])))]
+    names = ["latents", *h["streams"], *as_is, *index] + (["checks"] if h.get("check") == CHECK else [])
     out = dict.fromkeys(names, 0) | {"framing": 0}
     for i in range(len(reader.chunks)):
         sections = reader.chunk(i)
@@ -747,6 +773,8 @@ def file_info(src) -> dict:
         for name, nbytes in streams.items():
             if name.startswith("as-is/"):
                 by_column[name[len("as-is/"):]] += nbytes
+            elif name.startswith("index/"):  # the rows' labels: in stream_bytes, not a column
+                continue
             elif "/" in name:
                 by_column[modelled[int(name.split("/")[1])]] += nbytes
         return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,

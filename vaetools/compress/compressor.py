@@ -341,7 +341,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         gives the smallest files. Categorical values and missing cells always round-trip exactly.
         ``passthrough``: names of more columns of the DataFrame X, which the compressor was not
         fitted on (IDs, free text, dates), stored exactly as they are (LZMA) and given back in
-        their place.
+        their place. A DataFrame's index, unless it is 0, 1, 2, ..., is stored the same way.
         """
         check_is_fitted(self)
         if isinstance(error_bound, str):
@@ -359,7 +359,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         restore = _dtypes_to_restore(X, frame)
         dtypes = [restore.get(c) for c in frame.columns]
         header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows,
-                                                       kept, positions)
+                                                       kept, positions, _labels(X))
         return container.write(dest, header, weights, chunks, overwrite=overwrite)
 
     def _saved_state(self) -> dict:
@@ -379,6 +379,17 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
+
+
+def _labels(X) -> pd.Index | None:
+    """A DataFrame's row labels, for the file to keep; None where they are 0, 1, 2, ... (and
+    for arrays), which a file gives back by itself."""
+    if not isinstance(X, pd.DataFrame):
+        return None
+    idx = X.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1 and idx.name is None:
+        return None
+    return idx
 
 
 def _split_passthrough(X, passthrough, fitted: list) -> tuple:

@@ -32,7 +32,8 @@ TRAILER = b"VTZ-END\x00"
 # what it decodes to (codec.decoded_check); 5: a column's missing-cell marks may be coded given
 # an earlier column's (entropy.GivenBits), and a categorical column's probabilities corrected per
 # block of rows (codec.calibrated); 6: columns stored as they are (compress's passthrough, the
-# header's "passthrough" entries, one section each before the check; compress.verbatim). Older
+# header's "passthrough" entries, one section each before the check; compress.verbatim), and the
+# rows' labels likewise (the header's "index", one section per level after those). Older
 # versions are still read.
 FORMAT_VERSION = 6
 FLAG_DEFLATED_HEADER = 1

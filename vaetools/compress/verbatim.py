@@ -4,8 +4,8 @@ IDs, free text, dates and durations are not for a VAE, but a file that drops the
 user's table. Each chunk holds such a column's values for its rows, serialized without pickle
 (UTF-8 text with lengths, or the values' own fixed-width bytes) and compressed with LZMA, whose
 long matches suit IDs and repeated text. Missing cells are a bitmap; date and duration values
-are stored as differences from the previous row in units of their greatest common divisor, which
-are small where the rows are in time order. Decoding gives back the same values and the same dtype.
+and integers are stored as differences from the previous row in units of their greatest common
+divisor, which are small where the rows are in order (time stamps, IDs). Decoding gives back the same values and the same dtype.
 """
 
 from __future__ import annotations
@@ -88,6 +88,23 @@ def _ints(s: pd.Series, desc: dict) -> np.ndarray:
     return s.to_numpy().view(np.int64)
 
 
+def _ints_bytes(values: np.ndarray) -> bytes:
+    """int64 values as wrapping differences from the one before, in units of their greatest
+    common divisor: exact for any values (the sum wraps back the same way), and small where
+    they are in order (time stamps, IDs); whole seconds kept as microseconds divide by 1e6."""
+    diffs = np.diff(values.astype(np.int64), prepend=np.int64(0))
+    unit = int(np.gcd.reduce(diffs)) if diffs.size and diffs.min() > np.iinfo(np.int64).min else 0
+    unit = unit if unit > 0 else 1
+    return np.int64(unit).astype("<i8").tobytes() + (diffs // unit).astype("<i8").tobytes()
+
+
+def _ints_from(body: memoryview, k: int) -> np.ndarray:
+    if len(body) != 8 * (k + 1):
+        raise VerbatimError(f"{len(body)} bytes for {k} integers")
+    unit = np.frombuffer(body[:8], dtype="<i8")[0]
+    return np.cumsum(np.frombuffer(body[8:], dtype="<i8") * unit)
+
+
 def encode(s: pd.Series, desc: dict) -> bytes:
     """One chunk of a column (``s``, ``describe``d as ``desc``) as bytes."""
     missing = s.isna().to_numpy()
@@ -97,14 +114,11 @@ def encode(s: pd.Series, desc: dict) -> bytes:
         raw = [v.encode("utf-8", "surrogatepass") for v in s[~missing]]
         parts += [np.array([len(r) for r in raw], dtype="<u4").tobytes(), b"".join(raw)]
     elif kind in ("datetime", "timedelta"):
-        # wrapping differences: exact for any two values, since the sum wraps back the same way;
-        # in units of their greatest common divisor (whole seconds kept as microseconds: 1e6)
-        diffs = np.diff(_ints(s, desc)[~missing].astype("<i8"), prepend=np.int64(0))
-        unit = int(np.gcd.reduce(diffs)) if diffs.size and diffs.min() > np.iinfo(np.int64).min else 0
-        unit = unit if unit > 0 else 1
-        parts += [np.int64(unit).astype("<i8").tobytes(), (diffs // unit).astype("<i8").tobytes()]
+        parts.append(_ints_bytes(_ints(s, desc)[~missing]))
     elif kind == "category":
         parts.append(s.cat.codes.to_numpy()[~missing].astype("<i4").tobytes())
+    elif np.dtype(desc["base"]).kind in "iu":  # uint64 past int64's range wraps, and back
+        parts.append(_ints_bytes(s[~missing].to_numpy(dtype=np.dtype(desc["base"]))))
     else:
         parts.append(s[~missing].to_numpy(dtype=np.dtype(desc["base"])).tobytes())
     return _pack(b"".join(parts))
@@ -138,12 +152,8 @@ def decode(data: bytes, desc: dict, n: int) -> pd.Series:
         out = pd.Series(values, dtype=object)
         return out if desc["dtype"] == "object" else out.astype(desc["dtype"])
     if kind in ("datetime", "timedelta"):
-        if len(body) < 8:
-            raise VerbatimError("time step cut short")
-        unit = int(np.frombuffer(body[:8], dtype="<i8")[0])
-        body = body[8:]
         ints = np.zeros(n, dtype=np.int64)
-        ints[~missing] = np.cumsum(fixed(np.dtype("<i8")) * np.int64(unit))
+        ints[~missing] = _ints_from(body, k)
         letter = "M" if kind == "datetime" else "m"
         values = ints.view(f"{letter}8[{desc['unit']}]").copy()
         values[missing] = np.datetime64("NaT") if letter == "M" else np.timedelta64("NaT")
@@ -159,7 +169,7 @@ def decode(data: bytes, desc: dict, n: int) -> pd.Series:
     if base.kind not in "biuf":  # what describe writes; a header asking for objects is not ours
         raise VerbatimError(f"stored values of dtype {base} are not numbers")
     values = np.zeros(n, dtype=base)
-    values[~missing] = fixed(base)
+    values[~missing] = _ints_from(body, k).astype(base) if base.kind in "iu" else fixed(base)
     out = pd.Series(values)
     if missing.any():
         if desc["dtype"] == str(base):  # a NumPy float column: NaN in the missing cells
