@@ -167,14 +167,23 @@ def _rename_first(layout):
     layout[0][0] = "decoder.extra"
 
 
+def _weights(layout):  # the tensors' entries, less the entropy-coded integers' (format 6)
+    return [e for e in layout if e[0] != "*codes"]
+
+
 def _shrink_last(layout):
-    layout[-1][1][-1] -= 1
+    _weights(layout)[-1][1][-1] -= 1
+
+
+def _shrink_a_matrix(layout):
+    _weights(layout)[0][1][0] += 1  # one row more: its integers run out
 
 
 @pytest.mark.parametrize("damage, message", [
     (_rename_first, "stores weights 'decoder.extra'"),
-    (lambda layout: layout.pop(), "are missing"),
+    (lambda layout: layout.remove(_weights(layout)[-1]), "are missing"),
     (_shrink_last, "have shape"),
+    (_shrink_a_matrix, "too few coded weights|shorter than the header says"),
 ])
 def test_weights_that_do_not_fit_the_described_model_are_refused(tmp_path, fitted, monkeypatch, damage, message):
     """A file with valid checksums whose weights do not match the model its header describes
@@ -323,15 +332,38 @@ def test_info_accounts_for_every_byte(tmp_path, fitted):
     assert columns["x"] == streams["mask/0"] + streams["resid/0"] and streams["mask/0"] > 0
 
 
-def test_decoder_weights_stored_as_int8_and_format_1_files_still_read(tmp_path, fitted, monkeypatch):
+def test_decoder_weights_are_entropy_coded_and_older_files_still_read(tmp_path, fitted, monkeypatch):
     from vaetools.compress import codec, container
 
     df, comp = fitted
     n_params = sum(t.numel() for t in codec.decoder_state(comp.model_).values())
-    path = tmp_path / "v2.vtz"
+    path = tmp_path / "v6.vtz"
     comp.compress(df, path, error_bound=0.01)
     assert info(path)["format_version"] == container.FORMAT_VERSION
     assert info(path)["bytes"]["decoder_weights"] < 0.7 * 2 * n_params  # fp16 would take 2 bytes each
+
+    def int8(state, masks=None):  # what formats 2 to 5 wrote: int8 entries, a fp16 scale per row
+        layout, blobs = [], []
+        for k, t in state.items():
+            a = t.numpy().astype(np.float64)
+            if a.ndim == 2:
+                scale = (np.abs(a).max(axis=1) / 127).astype("<f2")
+                codes = np.rint(a / np.where(scale > 0, scale, 1).astype(np.float64)[:, None])
+                blobs += [scale.tobytes(), np.clip(codes, -127, 127).astype(np.int8).tobytes()]
+                layout.append([k, list(a.shape), "i8"])
+            else:
+                blobs.append(a.astype("<f2").tobytes())
+                layout.append([k, list(a.shape), "f2"])
+        return b"".join(blobs), layout
+
+    with monkeypatch.context() as m:
+        m.setattr(codec, "pack_weights", int8)
+        m.setattr(container, "FORMAT_VERSION", 5)
+        comp.compress(df, tmp_path / "v5.vtz", error_bound=0.01)
+    assert info(tmp_path / "v5.vtz")["format_version"] == 5
+    assert info(tmp_path / "v5.vtz")["bytes"]["decoder_weights"] > info(path)["bytes"]["decoder_weights"]
+    back = decompress(tmp_path / "v5.vtz")
+    assert back["label"].equals(df["label"]) and back["kind"].equals(df["kind"])
 
     def fp16_only(state, masks=None):  # what format 1 wrote: [name, shape] and fp16 for every tensor
         return (b"".join(t.numpy().astype("<f2").tobytes() for t in state.values()),
