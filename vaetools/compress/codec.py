@@ -75,7 +75,7 @@ def pack_weights(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor] 
     the run before (integers declared continuous at 0.5%: 186,316 -> 191,565 bytes; without a
     bound at rate_weight=0.01, RMSE 0.176 -> 0.220: those values are the decoder's output)."""
     masks = masks or {}
-    layout, blobs, codes_all = [], [], []
+    parts = []  # (layout entry, scales or fp16 bytes, the matrix's kept integers or None)
     for name, t in state.items():
         arr = t.numpy().astype(np.float64)
         if arr.ndim == 2:
@@ -84,16 +84,22 @@ def pack_weights(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor] 
             scale = (np.abs(arr).max(axis=1) / _WEIGHT_LEVELS).astype("<f2")  # a value rounded up clips below
             safe = np.where(scale > 0, scale, 1.0).astype(np.float64)[:, None]
             codes = np.clip(np.rint(arr / safe), -_WEIGHT_LEVELS, _WEIGHT_LEVELS).astype(np.int64)
-            layout.append([name, list(arr.shape), "qm" if name in masks else "q"])
-            blobs.append(scale.tobytes())
-            codes_all.append(codes[keep])
+            parts.append(([name, list(arr.shape), "m" if name in masks else ""], scale.tobytes(), codes[keep]))
         else:
-            layout.append([name, list(arr.shape), "f2"])
-            blobs.append(arr.astype("<f2").tobytes())
-    if codes_all:
-        codes = np.concatenate(codes_all)
-        model = fit_symbol_model(codes)  # a histogram, or a Laplace where its table costs more
-        stream = model.encode(codes)
+            parts.append(([name, list(arr.shape), "f2"], arr.astype("<f2").tobytes(), None))
+    codes = [c for _, _, c in parts if c is not None]
+    codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
+    model = fit_symbol_model(codes)  # a histogram, or a Laplace where its table costs more
+    stream = model.encode(codes)
+    # coded where that is smaller than a byte each, table included (tiny decoders: not always)
+    coded = codes.size > 0 and len(stream) + len(json.dumps(model.to_dict())) // 2 < codes.size
+    layout, blobs = [], []
+    for entry, head, kept in parts:
+        if kept is not None:
+            entry[2] = ("q" if coded else "i8") + entry[2]
+        layout.append(entry)
+        blobs.append(head if kept is None or coded else head + kept.astype(np.int8).tobytes())
+    if coded:
         layout.append([_CODES, [int(codes.size), len(stream)], "ans", model.to_dict()])
         blobs.append(stream)
     return b"".join(blobs), layout
