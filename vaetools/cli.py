@@ -87,16 +87,16 @@ def check_destination(out: Path, inputs: list[Path], overwrite: bool) -> None:
         raise CLIError(f"output folder {out.parent} does not exist")
 
 
-def write_table(df, path: Path, overwrite: bool) -> None:
+def write_table(df, path: Path, overwrite: bool, index: bool = False) -> None:
     """Write ``df`` whole or not at all; an output that appeared during a long fit is kept
-    unless ``overwrite``."""
+    unless ``overwrite``. ``index``: write the row labels too."""
     fmt = _format_of(path, "output")
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
-            df.to_csv(tmp, index=False)
+            df.to_csv(tmp, index=index)
         else:
-            df.to_parquet(tmp, index=False)
+            df.to_parquet(tmp, index=index)
 
     try:
         write_atomically(path, write, overwrite)
@@ -233,6 +233,8 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
+    import pandas as pd
+
     from vaetools.compress import decompress
 
     src, out = Path(args.input), Path(args.output)
@@ -246,7 +248,9 @@ def cmd_decompress(args) -> int:
             raise CLIError(f"--rows {args.rows!r}: use START:STOP, e.g. 100:200") from None
         rows = slice(start, stop)
     df = decompress(src, rows=rows)
-    write_table(df, out, args.overwrite)
+    # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
+    labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
+    write_table(df, out, args.overwrite, index=labelled)
     print(f"vaetools: wrote {out} ({len(df)} rows)", file=sys.stderr)
     return 0
 
@@ -267,8 +271,9 @@ def cmd_info(args) -> int:
     print("error bounds: " + (", ".join(f"{k}: {v:g}" for k, v in bounds.items()) if bounds else
                               "none (numeric values are the decoder's reconstruction)"))
     s = facts["stream_bytes"]
+    labels = sum(n for k, n in s.items() if k.startswith("index/"))
     print(f"row chunks: latent codes {s['latents']}, decode checks {s.get('checks', 0)}, framing {s['framing']}, "
-          "and by column (values and missing-cell marks):")
+          + (f"row labels (the index) {labels}, " if labels else "") + "and by column (values and missing-cell marks):")
     rows = max(facts["rows"], 1)
     as_is = set(facts["passthrough_columns"])
     for name, nbytes in sorted(facts["column_bytes"].items(), key=lambda kv: -kv[1]):

@@ -114,3 +114,17 @@ def test_id_column_is_refused_with_the_flag_that_keeps_it_and_kept_with_it(tmp_p
     # the imputer's way to keep it is --drop
     assert main(["impute", str(path), "-o", str(tmp_path / "f.csv"), "--epochs", "2", "-q"]) == 2
     assert "add --drop id" in capsys.readouterr().err
+
+
+def test_info_shows_the_bytes_of_a_kept_index(tmp_path, capsys):
+    from vaetools import compress
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=200), "k": rng.choice(["a", "b"], 200)},
+                      index=pd.Index([f"id{i}" for i in range(200)], name="key"))
+    compress(df, tmp_path / "t.vtz", error_bound=0.01, max_epochs=2, random_state=0)
+    assert main(["info", str(tmp_path / "t.vtz")]) == 0
+    assert "row labels (the index) " in capsys.readouterr().out
+    assert main(["decompress", str(tmp_path / "t.vtz"), "-o", str(tmp_path / "back.csv")]) == 0
+    back = pd.read_csv(tmp_path / "back.csv")  # the labels are written, as the first column
+    assert list(back.columns) == ["key", "x", "k"] and (back["key"] == df.index).all()
