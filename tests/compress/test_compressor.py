@@ -606,3 +606,24 @@ def test_weight_integers_are_entropy_coded_where_smaller_with_int8s_rounding():
     tiny = {"decoder.0.weight": torch.randn(3, 4, generator=gen)}
     blob, layout = codec.pack_weights(tiny)  # a table would cost more than it saves
     assert layout == [["decoder.0.weight", [3, 4], "i8"]] and len(blob) == 2 * 3 + 12
+
+
+def test_latent_codes_under_fitted_models_or_the_prior_decode_alike(tmp_path, fitted, monkeypatch):
+    from vaetools.compress import codec
+    from vaetools.compress.container import Reader
+
+    df, comp = fitted
+    paths = {}
+    for choice in ("prior", "fitted"):
+        monkeypatch.setattr(codec, "latent_model", lambda prior, y, sample, choice=choice:
+                            prior if choice == "prior" else codec.FactorizedLatents.fit(y))
+        paths[choice] = tmp_path / f"{choice}.vtz"
+        comp.compress(df, paths[choice], error_bound=0.01, chunk_rows=150)
+    monkeypatch.undo()
+    with Reader(paths["fitted"]) as r:
+        assert "models" in r.header["latent"]
+    with Reader(paths["prior"]) as r:
+        assert "models" not in r.header["latent"]
+    pd.testing.assert_frame_equal(decompress(paths["fitted"]), decompress(paths["prior"]))
+    pd.testing.assert_frame_equal(decompress(paths["fitted"], rows=slice(140, 160)),
+                                  decompress(paths["prior"], rows=slice(140, 160)))

@@ -92,3 +92,18 @@ def test_bits_coded_given_an_earlier_stream_cost_what_they_add():
     given = len(chosen["mask/2"].encode(streams["mask/2"], a))  # ~0.02 bits a row
     assert given < 0.1 * alone
     assert isinstance(symbol_model_from_dict(chosen["mask/3"].to_dict()), GivenBits)
+
+
+def test_factorized_latents_round_trip_and_constant_dimensions_cost_nothing():
+    from vaetools.compress.entropy import FactorizedLatents
+
+    rng = np.random.default_rng(0)
+    y = np.stack([np.zeros(500, dtype=np.int64), rng.choice([-3, 0, 2], 500, p=[0.2, 0.7, 0.1]),
+                  np.rint(rng.laplace(0, 20, 500)).astype(np.int64)], axis=1)
+    model = FactorizedLatents.fit(y)
+    data = model.encode(y)
+    again = FactorizedLatents.from_dict(model.to_dict())
+    np.testing.assert_array_equal(again.decode(data, 500), y)
+    only_constant = FactorizedLatents.fit(y[:, :1])
+    assert only_constant.encode(y[:, :1]) == b""
+    np.testing.assert_array_equal(only_constant.decode(b"", 500), y[:, :1])

@@ -38,8 +38,8 @@ from vaetools.tabular import ColumnSpec, TableEncoder
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
 from . import container, verbatim
-from .entropy import (CellCategorical, CellGaussian, GaussianLatents, GivenBits, choose_given_bits, fit_symbol_model,
-                      symbol_model_from_dict)
+from .entropy import (CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits, choose_given_bits,
+                      fit_symbol_model, symbol_model_from_dict)
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
@@ -538,7 +538,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         if cell_bytes < len(global_model.encode(sym[sample][keep])) + table_bytes:
             models[name] = cell_model
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
-    latents = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
+    prior = GaussianLatents(comp.latent_mean_ / step, comp.latent_std_ / step, min(lo, -1), max(hi, 1))
+    latents = latent_model(prior, y, sample)
 
     def decoded(name: str, rows: slice) -> np.ndarray:
         """What stream ``name`` decodes to in ``rows``, for ``decoded_check``."""
@@ -586,7 +587,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         "model": model_cfg,
         "weights": layout,
         "latent": {"step": step.tolist(), "mean": comp.latent_mean_.tolist(), "std": comp.latent_std_.tolist(),
-                   "low": latents.low, "high": latents.high},
+                   "low": prior.low, "high": prior.high} | (latents.to_dict() if latents is not prior else {}),
         "bounds": {str(j): {"absolute": b, "step": bound_steps[j]["step"]} for j, b in bounds.items()},
         "streams": list(streams),
         "histograms": {k: m.to_dict() for k, m in models.items()},
@@ -603,6 +604,18 @@ def _index_name(name):
         return name.item() if isinstance(name, np.generic) else name
     raise ValueError(f"the index level named {name!r}: a file can hold index names that are text or "
                      "numbers; rename it (df.rename_axis(...)) or reset the index into a column")
+
+
+def latent_model(prior: GaussianLatents, y: np.ndarray, sample: np.ndarray):
+    """The codes ``y`` under the learned prior, or under models fitted to them
+    (``FactorizedLatents``) where that is smaller with their tables, judged on the rows in
+    ``sample`` as the streams' models are."""
+    if not y.size:
+        return prior
+    fitted = FactorizedLatents.fit(y)
+    per_row = len(y) / max(len(sample), 1)
+    fitted_bytes = len(fitted.encode(y[sample])) * per_row + len(json.dumps(fitted.to_dict())) // 2
+    return fitted if fitted_bytes < len(prior.encode(y[sample])) * per_row else prior
 
 
 CHECK = "crc32 of decoded symbols"
@@ -683,7 +696,8 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         model = float64_decoder(h["model"], reader.weights, h["weights"])
         lat = h["latent"]
         step = np.asarray(lat["step"], dtype=np.float64)
-        latents = GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
+        latents = FactorizedLatents.from_dict(lat) if "models" in lat else \
+            GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
         hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
         bounds = {int(j): v for j, v in h["bounds"].items()}
         calibration = h.get("calibration", {"columns": {}})  # format 5 on

@@ -33,8 +33,10 @@ TRAILER = b"VTZ-END\x00"
 # an earlier column's (entropy.GivenBits), and a categorical column's probabilities corrected per
 # block of rows (codec.calibrated); 6: columns stored as they are (compress's passthrough, the
 # header's "passthrough" entries, one section each before the check; compress.verbatim), and the
-# rows' labels likewise (the header's "index", one section per level after those), and weight
-# matrices as entropy-coded integers (codec.pack_weights). Older versions are still read.
+# rows' labels likewise (the header's "index", one section per level after those), weight
+# matrices as entropy-coded integers (codec.pack_weights), and latent codes optionally under
+# models fitted to them (the header's latent "models"; entropy.FactorizedLatents). Older
+# versions are still read.
 FORMAT_VERSION = 6
 FLAG_DEFLATED_HEADER = 1
 

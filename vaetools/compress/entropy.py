@@ -54,7 +54,53 @@ class GaussianLatents:
         return y.reshape(n_rows, d).astype(np.int64)
 
 
-class Histogram:
+class _Stacked:
+    """A static model's own stream, from its ``push`` and ``pop`` on a coder of its own; the
+    two also let several models share one stream (``FactorizedLatents``)."""
+
+    def encode(self, symbols: np.ndarray) -> bytes:
+        coder = _AnsCoder()
+        self.push(coder, symbols)
+        return _to_bytes(coder.get_compressed()) if not coder.is_empty() else b""
+
+    def decode(self, data: bytes, n: int) -> np.ndarray:
+        return self.pop(_AnsCoder(_from_bytes(data)), n)
+
+
+class FactorizedLatents:
+    """Quantized latents y (integers) under one static model per dimension fitted to the codes
+    themselves (a histogram, or a Laplace where its table costs more; ``fit_symbol_model``),
+    for files where that is smaller than the learned Gaussian prior: the codes a trained
+    encoder emits are not Gaussian (adult at 1%: 2 of 8 dimensions used, 7 values each;
+    3.918 -> 3.796 bits a row)."""
+
+    def __init__(self, models: list):
+        self.models = list(models)
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> "FactorizedLatents":
+        return cls([fit_symbol_model(y[:, d]) for d in range(y.shape[1])])
+
+    def to_dict(self) -> dict:
+        return {"models": [m.to_dict() for m in self.models]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FactorizedLatents":
+        return cls([symbol_model_from_dict(m) for m in d["models"]])
+
+    def encode(self, y: np.ndarray) -> bytes:
+        coder = _AnsCoder()
+        for d in reversed(range(len(self.models))):  # a stack: dimension 0 pops first
+            self.models[d].push(coder, y[:, d])
+        return _to_bytes(coder.get_compressed()) if not coder.is_empty() else b""
+
+    def decode(self, data: bytes, n_rows: int) -> np.ndarray:
+        coder = _AnsCoder(_from_bytes(data))
+        cols = [m.pop(coder, n_rows) for m in self.models]
+        return np.stack(cols, axis=1) if cols else np.zeros((n_rows, 0), dtype=np.int64)
+
+
+class Histogram(_Stacked):
     """Integer symbols under a static empirical distribution over the values seen at encode time.
 
     ``values`` (sorted) and ``counts`` go in the file header; encoding a value that is not in
@@ -76,30 +122,27 @@ class Histogram:
     def from_dict(cls, d: dict) -> "Histogram":
         return cls(d["values"], d["counts"])
 
-    def encode(self, symbols: np.ndarray) -> bytes:
+    def push(self, coder, symbols: np.ndarray) -> None:
+        """Encode ``symbols`` onto ``coder`` (a stack: what is pushed last pops first)."""
         symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
         if symbols.size == 0 or self.values.size <= 1:
-            return b""  # a single possible value costs nothing
+            return  # a single possible value costs nothing
         idx = np.searchsorted(self.values, symbols)
         if np.any(idx >= self.values.size) or np.any(self.values[np.minimum(idx, self.values.size - 1)] != symbols):
             raise ValueError("symbol outside the histogram's alphabet")
-        coder = _AnsCoder()
         coder.encode_reverse(idx.astype(np.int32), _model.Categorical(self.counts / self.counts.sum(), perfect=False))
-        return _to_bytes(coder.get_compressed())
 
-    def decode(self, data: bytes, n: int) -> np.ndarray:
+    def pop(self, coder, n: int) -> np.ndarray:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         if self.values.size == 1:
             return np.full(n, self.values[0], dtype=np.int64)
         if self.values.size == 0:
             raise ValueError("cannot decode symbols from an empty histogram")
-        coder = _AnsCoder(_from_bytes(data))
-        idx = coder.decode(_model.Categorical(self.counts / self.counts.sum(), perfect=False), n)
-        return self.values[idx]
+        return self.values[coder.decode(_model.Categorical(self.counts / self.counts.sum(), perfect=False), n)]
 
 
-class Laplace:
+class Laplace(_Stacked):
     """Integer symbols under a quantized Laplace(mean, scale) on [low, high]: four numbers in the
     header, for wide residual alphabets where a histogram table would cost more than it saves."""
 
@@ -121,20 +164,19 @@ class Laplace:
     def _model(self):
         return _model.QuantizedLaplace(self.low, self.high, self.mean, self.scale)
 
-    def encode(self, symbols: np.ndarray) -> bytes:
+    def push(self, coder, symbols: np.ndarray) -> None:
+        """Encode ``symbols`` onto ``coder`` (a stack: what is pushed last pops first)."""
         symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
         if symbols.size == 0:
-            return b""
+            return
         if symbols.min() < self.low or symbols.max() > self.high:
             raise ValueError("symbol outside the Laplace model's range")
-        coder = _AnsCoder()
         coder.encode_reverse(symbols.astype(np.int32), self._model())
-        return _to_bytes(coder.get_compressed())
 
-    def decode(self, data: bytes, n: int) -> np.ndarray:
+    def pop(self, coder, n: int) -> np.ndarray:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        return _AnsCoder(_from_bytes(data)).decode(self._model(), n).astype(np.int64)
+        return coder.decode(self._model(), n).astype(np.int64)
 
 
 class GivenBits:
