@@ -59,7 +59,7 @@ def test_fused_adam_takes_the_same_steps_as_torch_optim():
     ours, theirs = FusedAdam([*net.parameters(), unused], lr=3e-2), torch.optim.Adam(twin.parameters(), lr=3e-2, fused=True)
     x = torch.randn(32, 5)
     for step in range(25):
-        ours.lr = theirs.param_groups[0]["lr"] = 3e-2 / (1 + step)
+        ours.param_groups[0]["lr"] = theirs.param_groups[0]["lr"] = 3e-2 / (1 + step)
         for model, opt in ((net, ours), (twin, theirs)):
             opt.zero_grad()
             model(x).pow(2).mean().backward()

@@ -112,10 +112,11 @@ class FusedAdam:
     call, ``torch._fused_adam_``, the kernel ``torch.optim.Adam(fused=True)`` runs, with the
     same state and arguments, so the same steps to the bit. Not torch.optim because creating
     any of its optimizers imports torch._dynamo: 1.6 s of every process's first fit, a command
-    line's included. Parameters without a gradient are left alone, as torch.optim does."""
+    line's included. Parameters without a gradient are left alone, as torch.optim does. Its
+    step size is ``param_groups[0]["lr"]``, where schedules set torch.optim's."""
 
     def __init__(self, params, lr: float):
-        self.params, self.lr = list(params), float(lr)
+        self.params, self.param_groups = list(params), [{"lr": float(lr)}]
         self.state: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def zero_grad(self) -> None:
@@ -137,7 +138,8 @@ class FusedAdam:
                 lst.append(t)
         for params, grads, exp_avgs, exp_avg_sqs, steps in groups.values():
             torch._foreach_add_(steps, 1)
-            torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=self.lr,
+            torch._fused_adam_(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
+                               lr=self.param_groups[0]["lr"],
                                beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, maximize=False,
                                grad_scale=None, found_inf=None)
 
@@ -179,11 +181,8 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
             if start % gather_rows == 0:  # rows of the next batches in one gather per tensor
                 block = train_data[order[start:start + gather_rows]]
             offset = start % gather_rows
-            lr = 0.5 * config.learning_rate * (1 + math.cos(math.pi * step / total_steps))
-            if isinstance(optimizer, FusedAdam):
-                optimizer.lr = lr
-            else:
-                optimizer.param_groups[0]["lr"] = lr
+            for group in optimizer.param_groups:
+                group["lr"] = 0.5 * config.learning_rate * (1 + math.cos(math.pi * step / total_steps))
             step += 1
             loss = model.loss(block[offset:offset + batch_size], config.k, config.beta)
             optimizer.zero_grad()

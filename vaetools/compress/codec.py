@@ -21,7 +21,6 @@ are, one section per chunk each (``verbatim``).
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 import zlib
@@ -39,7 +38,7 @@ from vaetools.tabular.encoding import NUMERIC_KINDS
 
 from . import container, verbatim
 from .entropy import (CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits, choose_given_bits,
-                      fit_symbol_model, symbol_model_from_dict)
+                      fit_symbol_model, header_bytes, symbol_model_from_dict)
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
@@ -92,7 +91,7 @@ def pack_weights(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor] 
     model = fit_symbol_model(codes)  # a histogram, or a Laplace where its table costs more
     stream = model.encode(codes)
     # coded where that is smaller than a byte each, table included (tiny decoders: not always)
-    coded = codes.size > 0 and len(stream) + len(json.dumps(model.to_dict())) // 2 < codes.size
+    coded = codes.size > 0 and len(stream) + header_bytes(model) < codes.size
     layout, blobs = [], []
     for entry, head, kept in parts:
         if kept is not None:
@@ -534,7 +533,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         keep = obs[sample]
         args = _model_args(name, cell_model, enc_obj, sample_pred, bound_steps, keep)
         cell_bytes = len(cell_model.encode(sym[sample][keep], *args))
-        table_bytes = len(json.dumps(global_model.to_dict())) // 2 * keep.sum() / max(obs.sum(), 1)
+        table_bytes = header_bytes(global_model) * keep.sum() / max(obs.sum(), 1)
         if cell_bytes < len(global_model.encode(sym[sample][keep])) + table_bytes:
             models[name] = cell_model
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
@@ -552,8 +551,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         return table.cat[rows, enc_obj.cat_cols.index(j)][keep]
 
     columns = [{"name": c, "dtype": d, "empty": bool(e)} for c, d, e in zip(frame.columns, dtypes, comp.empty_features_)]
-    as_is = [] if passthrough is None else list(passthrough.columns)
-    for name, pos in sorted(zip(as_is, positions or []), key=lambda t: t[1]):
+    kept_names = [] if passthrough is None else list(passthrough.columns)
+    for name, pos in sorted(zip(kept_names, positions or []), key=lambda t: t[1]):
         desc = verbatim.describe(passthrough[name], name)
         columns.insert(pos, {"name": name, "dtype": desc["dtype"], "empty": False, "passthrough": desc})
     as_is = [c for c in columns if "passthrough" in c]  # in the order their sections are written
@@ -614,7 +613,7 @@ def latent_model(prior: GaussianLatents, y: np.ndarray, sample: np.ndarray):
         return prior
     fitted = FactorizedLatents.fit(y)
     per_row = len(y) / max(len(sample), 1)
-    fitted_bytes = len(fitted.encode(y[sample])) * per_row + len(json.dumps(fitted.to_dict())) // 2
+    fitted_bytes = len(fitted.encode(y[sample])) * per_row + header_bytes(fitted)
     return fitted if fitted_bytes < len(prior.encode(y[sample])) * per_row else prior
 
 
@@ -703,7 +702,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         calibration = h.get("calibration", {"columns": {}})  # format 5 on
         as_is = [c for c in h["columns"] if "passthrough" in c]  # format 6 on
         index_entries = h.get("index", [])  # format 6 on: the rows' labels, where not 0, 1, ...
-        n_streams, n_kept = len(h["streams"]), len(as_is) + len(h.get("index", []))
+        n_streams, n_kept = len(h["streams"]), len(as_is) + len(index_entries)
         labels = []
         pieces = []
         for ci in needed:
@@ -771,7 +770,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                     "from the writer's where it matters. Decompress it where it was written, or with "
                     "the vaetools and torch versions that wrote it")
             block = {}
-            spec_iter, kept_iter = iter(range(len(specs))), iter(kept)
+            spec_iter, kept_iter = iter(range(len(specs))), iter(kept[:len(as_is)])
             for col in h["columns"]:
                 if "passthrough" in col:
                     block[col["name"]] = next(kept_iter)
@@ -783,7 +782,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             piece.index = pd.RangeIndex(info.first_row, info.first_row + m)
             pieces.append(piece)
             if index_entries:
-                labels.append(pd.DataFrame(dict(enumerate(kept_iter))).set_index(piece.index))
+                labels.append(pd.DataFrame(dict(enumerate(kept[len(as_is):]))).set_index(piece.index))
         frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in h["columns"]})
         frame = frame.loc[wanted]
         spec_by_name = {s.name: s for s in specs}

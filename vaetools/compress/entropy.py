@@ -248,15 +248,20 @@ def choose_given_bits(bits: dict[str, np.ndarray], min_saving_bits: float = 128.
     return out
 
 
-def fit_symbol_model(symbols: np.ndarray):
-    """The cheaper of a histogram and a Laplace model for these symbols, table cost included."""
+def header_bytes(model) -> int:
+    """About what a model's table adds to the (deflated) header: half its JSON."""
     import json
 
+    return len(json.dumps(model.to_dict())) // 2
+
+
+def fit_symbol_model(symbols: np.ndarray):
+    """The cheaper of a histogram and a Laplace model for these symbols, table cost included."""
     hist = Histogram.fit(symbols)
     if hist.values.size <= 16:
         return hist
     lap = Laplace.fit(symbols)
-    cost_hist = len(hist.encode(symbols)) + len(json.dumps(hist.to_dict())) // 2  # header is deflated
+    cost_hist = len(hist.encode(symbols)) + header_bytes(hist)
     cost_lap = len(lap.encode(symbols)) + 24
     return lap if cost_lap < cost_hist else hist
 
