@@ -12,24 +12,28 @@ import numpy as np
 import torch
 
 from vaetools._files import write_atomically
-from vaetools.tabular import ColumnSpec, TableEncoder
+from vaetools.tabular import ColumnSpec, TableEncoder, labels
 
 FORMAT = "vaetools.estimator"
 # 2: ColumnSpec.zero_mass (version 1 files read as without it); 3: the model's linear paths
 # (weights "encoder_skip.weight", "decoder_skip.weight"; older files read as without them);
 # 4: the model's hidden widths ("hidden"; older files: the hidden_sizes parameter), each class's
-# own fitted state (``_saved_state``), VAECompressor, dict parameters as [key, value] pairs
-VERSION = 4
+# own fitted state (``_saved_state``), VAECompressor, dict parameters as [key, value] pairs;
+# 5: column names and categories that JSON has no value for (tuples, Periods, Intervals, ...)
+# as ``tabular.labels`` writes them, ColumnSpec.ordered
+VERSION = 5
 
 
 def _pairs(d: dict) -> dict:
     """A dict parameter in JSON: its keys may be column names that are not strings (0, 1, ...
     for an array), which JSON objects would turn into "0", "1"."""
-    return {"pairs": [[k, v] for k, v in d.items()]}
+    return {"pairs": [[labels.to_json(k), v] for k, v in d.items()]}
 
 
 def _unpairs(v):
-    return dict((k, w) for k, w in v["pairs"]) if isinstance(v, dict) and set(v) == {"pairs"} else v
+    if isinstance(v, dict) and set(v) == {"pairs"}:
+        return dict((labels.from_json(k), w) for k, w in v["pairs"])
+    return v
 
 
 def _jsonable_params(est) -> dict:
@@ -50,23 +54,24 @@ def _jsonable_params(est) -> dict:
 
 def save_estimator(est, path, overwrite: bool = False) -> None:
     path = Path(path)
-    meta = {
-        "format": FORMAT, "version": VERSION, "class": type(est).__name__,
-        "params": _jsonable_params(est),
-        "schema": [s.to_dict() for s in est.schema_],
-        "fit_columns": list(est.fit_columns_),
-        "feature_names_in": list(getattr(est, "feature_names_in_", [])) or None,
-        "n_features_in": int(est.n_features_in_),
-        "empty_features": [bool(e) for e in est.empty_features_],
-        "random_seed": int(est.random_seed_),
-        "history": est.history_,
-        "hidden": [int(h) for h in est.model_.hidden],
-        **est._saved_state(),
-    }
     try:
+        meta = {
+            "format": FORMAT, "version": VERSION, "class": type(est).__name__,
+            "params": _jsonable_params(est),
+            "schema": [s.to_dict() for s in est.schema_],
+            "fit_columns": [labels.to_json(c) for c in est.fit_columns_],
+            "feature_names_in": [labels.to_json(c) for c in getattr(est, "feature_names_in_", [])] or None,
+            "n_features_in": int(est.n_features_in_),
+            "empty_features": [bool(e) for e in est.empty_features_],
+            "random_seed": int(est.random_seed_),
+            "history": est.history_,
+            "hidden": [int(h) for h in est.model_.hidden],
+            **est._saved_state(),
+        }
         blob = json.dumps(meta).encode()
     except TypeError as exc:
-        raise ValueError(f"cannot save: column names and parameters must be JSON-serializable ({exc})") from None
+        raise ValueError(f"cannot save: column names and parameters must be text or numbers ({exc}); "
+                         "rename the columns or convert the values") from None
     arrays = {"__meta__": np.frombuffer(blob, dtype=np.uint8)}
     for name, tensor in est.model_.state_dict().items():
         arrays[f"w/{name}"] = tensor.detach().cpu().numpy()
@@ -94,9 +99,9 @@ def load_estimator(cls, path):
     est = cls(**{name: _unpairs(value) for name, value in meta["params"].items()})
     est.schema_ = [ColumnSpec.from_dict(d) for d in meta["schema"]]
     est.encoder_ = TableEncoder(est.schema_)
-    est.fit_columns_ = meta["fit_columns"]
+    est.fit_columns_ = [labels.from_json(c) for c in meta["fit_columns"]]
     if meta["feature_names_in"]:
-        est.feature_names_in_ = np.array(meta["feature_names_in"], dtype=object)
+        est.feature_names_in_ = np.array([labels.from_json(c) for c in meta["feature_names_in"]], dtype=object)
     est.n_features_in_ = meta["n_features_in"]
     est.empty_features_ = np.array(meta["empty_features"], dtype=bool)
     est.random_seed_ = meta["random_seed"]

@@ -55,7 +55,7 @@ def test_passthrough_columns_come_back_exactly_in_place(tmp_path):
     assert set(facts["column_bytes"]) == set(df.columns) and all(facts["column_bytes"][c] > 0 for c in AS_IS)
     assert sum(facts["stream_bytes"].values()) == report["chunks"]
     with Reader(tmp_path / "t.vtz") as r:
-        assert r.version == 6
+        assert r.version >= 6  # the first format with passthrough columns
 
 
 def test_ids_and_timestamps_in_order_cost_no_more_than_xz_on_their_text(tmp_path):
@@ -185,7 +185,10 @@ def test_a_default_index_costs_nothing_and_stays_a_range(tmp_path):
     back = decompress(tmp_path / "t.vtz", rows=slice(10, 20))
     assert isinstance(back.index, pd.RangeIndex) and list(back.index) == list(range(10, 20))
     assert not any(k.startswith("index/") for k in info(tmp_path / "t.vtz")["stream_bytes"])
-    df.index = pd.Index(range(300), name=("a", "tuple"))
+    df.index = pd.Index(range(300), name=("a", "tuple"))  # kept: a row number may have a name
+    compress(df, tmp_path / "n.vtz", error_bound=0.01, **FAST)
+    assert decompress(tmp_path / "n.vtz").index.name == ("a", "tuple")
+    df.index = pd.Index(range(300), name=frozenset({"a"}))
     with pytest.raises(ValueError, match="index level named"):
         compress(df, tmp_path / "u.vtz", error_bound=0.01, **FAST)
     assert not (tmp_path / "u.vtz").exists()

@@ -33,7 +33,7 @@ from scipy import special
 
 from vaetools.model import MaskedVAE
 from vaetools.model.vae import Batch
-from vaetools.tabular import ColumnSpec, TableEncoder
+from vaetools.tabular import ColumnSpec, TableEncoder, labels
 from vaetools.tabular.encoding import NUMERIC_KINDS
 
 from . import container, verbatim
@@ -558,7 +558,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     as_is = [c for c in columns if "passthrough" in c]  # in the order their sections are written
     levels = None if index is None else index.to_frame(index=False)
     index_entries = [] if levels is None else [
-        {"name": _index_name(name), "passthrough": verbatim.describe(levels.iloc[:, i], f"index level {name!r}")}
+        {"name": _label(name, "the index level named"), "passthrough": verbatim.describe(levels.iloc[:, i], f"index level {name!r}")}
         for i, name in enumerate(index.names)]
 
     chunks = []
@@ -581,7 +581,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     header = {
         "format": FORMAT,
         "n_rows": n,
-        "columns": columns,
+        "columns": [dict(c, name=_label(c["name"], "the column name")) for c in columns],
         "schema": [s.to_dict() for s in specs],
         "model": model_cfg,
         "weights": layout,
@@ -597,12 +597,18 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     return header, weights, chunks
 
 
-def _index_name(name):
-    """An index level's name as the header's JSON can hold it."""
-    if name is None or isinstance(name, (str, int, float, bool)):
-        return name.item() if isinstance(name, np.generic) else name
-    raise ValueError(f"the index level named {name!r}: a file can hold index names that are text or "
-                     "numbers; rename it (df.rename_axis(...)) or reset the index into a column")
+def _label(name, what: str):
+    """A column's or index level's name as the header's JSON holds it (``labels.to_json``)."""
+    try:
+        return labels.to_json(name)
+    except TypeError:
+        raise ValueError(f"{what} {name!r}: a file can hold names that are text, numbers or tuples of "
+                         "them; rename it (df.rename(columns=...) or df.rename_axis(...))") from None
+
+
+def _header_columns(h: dict) -> list[dict]:
+    """The header's column entries with their names as the table had them."""
+    return [dict(c, name=labels.from_json(c["name"])) for c in h["columns"]]
 
 
 def latent_model(prior: GaussianLatents, y: np.ndarray, sample: np.ndarray):
@@ -663,13 +669,15 @@ def _select_chunks(reader: container.Reader, n_rows: int, rows):
     return wanted, needed
 
 
-def _restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None):
+def restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None) -> pd.Series:
+    """Decoded ``values`` of a column in the dtype it had (``dtype``, None for an array's),
+    categories and their order from its ``spec``."""
     s = pd.Series(values)
     if dtype is None:
         return s
     try:
         if dtype == "category" and spec is not None:
-            return pd.Series(pd.Categorical(values, categories=spec.categories))
+            return pd.Series(pd.Categorical(values, categories=spec.categories, ordered=spec.ordered))
         if spec is not None and spec.kind == "continuous" and pd.api.types.is_integer_dtype(dtype):
             # an integer column declared continuous (column_types) was coded to within its bound,
             # not to whole numbers: casting back would truncate past the bound
@@ -700,10 +708,11 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
         bounds = {int(j): v for j, v in h["bounds"].items()}
         calibration = h.get("calibration", {"columns": {}})  # format 5 on
-        as_is = [c for c in h["columns"] if "passthrough" in c]  # format 6 on
+        columns = _header_columns(h)
+        as_is = [c for c in columns if "passthrough" in c]  # format 6 on
         index_entries = h.get("index", [])  # format 6 on: the rows' labels, where not 0, 1, ...
         n_streams, n_kept = len(h["streams"]), len(as_is) + len(index_entries)
-        labels = []
+        row_labels = []
         pieces = []
         for ci in needed:
             info = reader.chunks[ci]
@@ -771,7 +780,7 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
                     "the vaetools and torch versions that wrote it")
             block = {}
             spec_iter, kept_iter = iter(range(len(specs))), iter(kept[:len(as_is)])
-            for col in h["columns"]:
+            for col in columns:
                 if "passthrough" in col:
                     block[col["name"]] = next(kept_iter)
                 elif col["empty"]:
@@ -782,17 +791,17 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
             piece.index = pd.RangeIndex(info.first_row, info.first_row + m)
             pieces.append(piece)
             if index_entries:
-                labels.append(pd.DataFrame(dict(enumerate(kept[len(as_is):]))).set_index(piece.index))
-        frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in h["columns"]})
+                row_labels.append(pd.DataFrame(dict(enumerate(kept[len(as_is):]))).set_index(piece.index))
+        frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in columns})
         frame = frame.loc[wanted]
         spec_by_name = {s.name: s for s in specs}
         out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
-                            _restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
-                            for c in h["columns"]})
+                            restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
+                            for c in columns})
         out.index = frame.index  # original row numbers, or the labels stored with them
         if index_entries:
-            levels = pd.concat(labels).loc[wanted]
-            names = [e["name"] for e in index_entries]
+            levels = pd.concat(row_labels).loc[wanted]
+            names = [labels.from_json(e["name"]) for e in index_entries]
             out.index = pd.MultiIndex.from_arrays([levels[i] for i in range(len(names))], names=names) \
                 if len(names) > 1 else pd.Index(levels[0].rename(names[0]))
         return out
@@ -802,7 +811,7 @@ def _bytes_by_stream(reader: container.Reader) -> dict[str, int]:
     """Bytes of each stream summed over the chunks: the latent codes, each column's residuals,
     ranks and missing-cell mask, the decode checks and the chunks' framing (lengths, CRCs)."""
     h = reader.header
-    as_is = [f"as-is/{c['name']}" for c in h["columns"] if "passthrough" in c]
+    as_is = [f"as-is/{c['name']}" for c in _header_columns(h) if "passthrough" in c]
     index = [f"index/{i}" for i in range(len(h.get("index", [])))]
     names = ["latents", *h["streams"], *as_is, *index] + (["checks"] if h.get("check") == CHECK else [])
     out = dict.fromkeys(names, 0) | {"framing": 0}
@@ -820,18 +829,20 @@ def file_info(src) -> dict:
         n, ncol = h["n_rows"], len(h["columns"])
         size = reader.size
         streams = _bytes_by_stream(reader)
-        modelled = [c["name"] for c in h["columns"] if not c["empty"] and "passthrough" not in c]
-        by_column = {c["name"]: 0 for c in h["columns"] if not c["empty"]}
+        columns = _header_columns(h)
+        modelled = [c["name"] for c in columns if not c["empty"] and "passthrough" not in c]
+        by_column = {c["name"]: 0 for c in columns if not c["empty"]}
+        kept_by_stream = {f"as-is/{c['name']}": c["name"] for c in columns if "passthrough" in c}
         for name, nbytes in streams.items():
             if name.startswith("as-is/"):
-                by_column[name[len("as-is/"):]] += nbytes
+                by_column[kept_by_stream[name]] += nbytes
             elif name.startswith("index/"):  # the rows' labels: in stream_bytes, not a column
                 continue
             elif "/" in name:
                 by_column[modelled[int(name.split("/")[1])]] += nbytes
         return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,
-                "column_names": [c["name"] for c in h["columns"]],
-                "passthrough_columns": [c["name"] for c in h["columns"] if "passthrough" in c],
+                "column_names": [c["name"] for c in columns],
+                "passthrough_columns": [c["name"] for c in columns if "passthrough" in c],
                 "bytes": {"total": size, "header": reader.header_bytes, "decoder_weights": len(reader.weights),
                           "chunks": reader.chunk_bytes},
                 "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools._files import exists_error
 from vaetools.model import MaskedVAE
+from vaetools.tabular import labels
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
 from vaetools.tabular.schema import UnmodelledColumnError
 from vaetools.training import to_batch
@@ -275,15 +276,11 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         codec.predict_columns(self.model_, enc, Z, 1.0, np.ones((n_rows, len(self.schema_)), dtype=bool), pick)
         out = {}
         kept = iter(range(len(self.schema_)))
+        spec_by_name = {s.name: s for s in self.schema_}
         for name, empty in zip(self.fit_columns_, self.empty_features_):
-            out[name] = np.full(n_rows, np.nan) if empty else cols[next(kept)]
-        frame = pd.DataFrame(out)
-        for name, dtype in self.fit_dtypes_.items():
-            try:
-                frame[name] = frame[name].astype(dtype)
-            except (TypeError, ValueError):
-                pass
-        return frame
+            values = np.full(n_rows, np.nan) if empty else cols[next(kept)]
+            out[name] = codec.restore_dtype(values, self.fit_dtypes_.get(name), spec_by_name.get(name))
+        return pd.DataFrame(out)
 
     def inverse_transform(self, X):
         """Latent codes back to a table with the original columns, dtypes and categories."""
@@ -364,14 +361,14 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     def _saved_state(self) -> dict:
         return {"autoregressive": bool(self.autoregressive_), "input_was_frame": bool(self.input_was_frame_),
-                "fit_dtypes": [[name, dtype] for name, dtype in self.fit_dtypes_.items()],
+                "fit_dtypes": [[labels.to_json(name), dtype] for name, dtype in self.fit_dtypes_.items()],
                 "latent_mean": self.latent_mean_.tolist(), "latent_std": self.latent_std_.tolist(),
                 "latent_step": self.latent_step_.tolist()}
 
     def _load_state(self, meta: dict) -> None:
         self.autoregressive_ = meta["autoregressive"]
         self.input_was_frame_ = meta["input_was_frame"]
-        self.fit_dtypes_ = {name: dtype for name, dtype in meta["fit_dtypes"]}
+        self.fit_dtypes_ = {labels.from_json(name): dtype for name, dtype in meta["fit_dtypes"]}
         for name in ("latent_mean", "latent_std", "latent_step"):
             setattr(self, name + "_", np.array(meta[name], dtype=np.float64))
         self._n_features_out = self.latent_dim

@@ -35,9 +35,11 @@ TRAILER = b"VTZ-END\x00"
 # header's "passthrough" entries, one section each before the check; compress.verbatim), and the
 # rows' labels likewise (the header's "index", one section per level after those), weight
 # matrices as entropy-coded integers (codec.pack_weights), and latent codes optionally under
-# models fitted to them (the header's latent "models"; entropy.FactorizedLatents). Older
-# versions are still read.
-FORMAT_VERSION = 6
+# models fitted to them (the header's latent "models"; entropy.FactorizedLatents); 7: column
+# names, index names and categories that JSON has no value for (tuples of a MultiIndex,
+# Periods, Intervals, ...) as ``tabular.labels`` writes them, and the schema's ``ordered`` for
+# ordered categories. Older versions are still read.
+FORMAT_VERSION = 7
 FLAG_DEFLATED_HEADER = 1
 
 

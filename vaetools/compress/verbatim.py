@@ -16,16 +16,14 @@ import struct
 import numpy as np
 import pandas as pd
 
+from vaetools.tabular import labels
+
 _FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 6}]
 _LENGTH = struct.Struct("<Q")
 
 
 class VerbatimError(ValueError):
     """A section that does not decode to the values its header describes."""
-
-
-def _as_python(values) -> list:
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 def describe(s: pd.Series, name) -> dict:
@@ -44,10 +42,11 @@ def describe(s: pd.Series, name) -> dict:
         return {"kind": "datetime" if t.kind == "M" else "timedelta", "dtype": str(t),
                 "unit": np.datetime_data(t)[0], "tz": None}
     if isinstance(t, pd.CategoricalDtype):
-        cats = _as_python(t.categories)
-        if not all(isinstance(c, (str, int, float, bool)) for c in cats):
-            raise ValueError(f"column {name!r}: its categories are not text or numbers; convert them "
-                             f"(df[{name!r}].astype(str)) to store the column")
+        try:
+            cats = [labels.to_json(c) for c in t.categories]
+        except TypeError as exc:
+            raise ValueError(f"column {name!r}: a category a file cannot hold, {exc}; convert them "
+                             f"(df[{name!r}].astype(str)) to store the column") from None
         return {"kind": "category", "dtype": "category", "categories": cats, "ordered": bool(t.ordered)}
     if pd.api.types.is_bool_dtype(t) or (pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_complex_dtype(t)):
         base = np.dtype(getattr(t, "numpy_dtype", t))
@@ -164,7 +163,8 @@ def decode(data: bytes, desc: dict, n: int) -> pd.Series:
         codes[~missing] = fixed(np.dtype("<i4"))
         if codes.max(initial=-1) >= len(desc["categories"]) or codes.min(initial=0) < -1:
             raise VerbatimError("category code out of range")
-        return pd.Series(pd.Categorical.from_codes(codes, categories=desc["categories"], ordered=desc["ordered"]))
+        categories = [labels.from_json(c) for c in desc["categories"]]
+        return pd.Series(pd.Categorical.from_codes(codes, categories=categories, ordered=desc["ordered"]))
     base = np.dtype(desc["base"])
     if base.kind not in "biuf":  # what describe writes; a header asking for objects is not ours
         raise VerbatimError(f"stored values of dtype {base} are not numbers")

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import labels
+
 KINDS = ("continuous", "integer", "binary", "categorical")
 
 
@@ -25,6 +27,7 @@ class ColumnSpec:
     kind: str
     dtype: str
     categories: list | None = None  # binary / categorical: the values, in code order
+    ordered: bool = False  # categorical: the column's pandas dtype is an ordered category
     mean: float = 0.0  # continuous / integer: of the (transformed) observed values
     std: float = 1.0
     transform: str = "none"  # "none" or "log1p" (heavy right skew, non-negative)
@@ -36,11 +39,27 @@ class ColumnSpec:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """For a file's JSON; names and categories as ``labels.to_json`` writes them."""
+        d = asdict(self)
+        d["name"] = _label_to_json(self.name, f"the column name {self.name!r}")
+        if self.categories is not None:
+            what = f"{_describe(self.name)} has a category"
+            d["categories"] = [_label_to_json(c, what) for c in self.categories]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ColumnSpec":
+        d = dict(d, name=labels.from_json(d["name"]))
+        if d.get("categories") is not None:
+            d["categories"] = [labels.from_json(c) for c in d["categories"]]
         return cls(**d)
+
+
+def _label_to_json(value, what: str):
+    try:
+        return labels.to_json(value)
+    except TypeError as exc:
+        raise ValueError(f"{what} that a file cannot hold: {exc}; convert it to text or numbers") from None
 
 
 def _describe(name) -> str:
@@ -169,6 +188,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
             except TypeError:
                 cats = sorted(cats, key=str)
         cats = _as_python(cats)
+        spec.ordered = bool(getattr(s.dtype, "ordered", False))
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
         if kind == "categorical" and len(cats) > max_categories:
