@@ -138,6 +138,10 @@ def test_rows_out_of_range(tmp_path, fitted):
         decompress(path, rows=[0, 400])
     with pytest.raises(TypeError, match="rows"):
         decompress(path, rows=["a"])
+    mask = (df["count"] > 20).to_numpy()  # a boolean mask selects as in NumPy and pandas
+    assert decompress(path, rows=mask).index.equals(df.index[mask])
+    with pytest.raises(IndexError, match="one entry per row"):
+        decompress(path, rows=mask[:-1])
 
 
 def test_damaged_or_foreign_files(tmp_path, fitted):

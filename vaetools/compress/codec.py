@@ -656,8 +656,13 @@ def _select_chunks(reader: container.Reader, n_rows: int, rows):
         wanted = np.arange(n_rows)[rows]
     else:
         wanted = np.asarray(rows)
+        if wanted.dtype.kind == "b":  # a mask over the rows, as NumPy and pandas index with
+            if wanted.shape != (n_rows,):
+                raise IndexError(f"rows: a boolean mask must have one entry per row ({n_rows}), got "
+                                 f"shape {wanted.shape}")
+            wanted = np.flatnonzero(wanted)
         if wanted.dtype.kind not in "iu":
-            raise TypeError(f"rows must be a slice or integer row numbers, got dtype {wanted.dtype}")
+            raise TypeError(f"rows must be a slice, integer row numbers or a boolean mask, got dtype {wanted.dtype}")
         wanted = wanted.reshape(-1)
         bad = wanted[(wanted < -n_rows) | (wanted >= n_rows)]
         if bad.size:

@@ -435,8 +435,8 @@ def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite:
 
 
 def decompress(src, rows=None) -> pd.DataFrame:
-    """Read a .vtz file back into a DataFrame; ``rows`` (a slice or row numbers) reads only the
-    chunks that hold them."""
+    """Read a .vtz file back into a DataFrame; ``rows`` (a slice, row numbers or a boolean mask)
+    reads only the chunks that hold them."""
     return codec.decompress_file(src, rows)
 
 
