@@ -43,13 +43,33 @@ def read_table(path: Path, na_values: list[str] | None = None):
     na_values = list(na_values or [])
     try:
         if fmt == "csv":
-            return pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable")
-        df = pd.read_parquet(path, dtype_backend="numpy_nullable")
+            df = pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable", sep=_separator(path))
+        else:
+            df = pd.read_parquet(path, dtype_backend="numpy_nullable")
     except ImportError as exc:
         raise CLIError(f"reading Parquet needs pyarrow: pip install pyarrow ({exc})") from None
     except Exception as exc:  # parse errors of every kind: report, do not trace back
         raise CLIError(f"could not read {path}: {exc}") from None
-    return _mark_missing(df, na_values)
+    if len(df) == 0:
+        raise CLIError(f"{path} has columns but no rows")
+    return df if fmt == "csv" else _mark_missing(df, na_values)
+
+
+def _separator(path: Path) -> str:
+    """The CSV's field separator: a comma, unless its first line has none and holds semicolons,
+    tabs or bars (a spreadsheet's export in many locales), which read as one column of text."""
+    import pandas as pd
+
+    try:
+        with pd.io.common.get_handle(path, "r", compression="infer", errors="replace") as handle:
+            first = handle.handle.readline()
+    except Exception:  # unreadable: read_csv reports it
+        return ","
+    if "," in first:
+        return ","
+    counts = {sep: first.count(sep) for sep in (";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def _mark_missing(df, tokens: list[str]):
@@ -223,9 +243,9 @@ def cmd_compress(args) -> int:
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough)
-    raw = src.stat().st_size
-    print(f"vaetools: wrote {out}: {report['total']} bytes ({raw / report['total']:.2f}x smaller than "
-          f"{src.name})", file=sys.stderr)
+    ratio = src.stat().st_size / report["total"]
+    than = f"{ratio:.2f}x smaller than" if ratio >= 1 else f"{1 / ratio:.2f}x larger than"
+    print(f"vaetools: wrote {out}: {report['total']} bytes ({than} {src.name})", file=sys.stderr)
     if args.save_model:
         comp.save(args.save_model, overwrite=args.overwrite)
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)

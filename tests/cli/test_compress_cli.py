@@ -23,6 +23,10 @@ def test_compress_info_decompress(tmp_path, csv, capsys):
     vtz = tmp_path / "t.vtz"
     assert main(["compress", str(src), "-o", str(vtz), "--error-bound", "0.01", "--epochs", "20", "-q",
                  "--autoregressive", "on"]) == 0
+    size = vtz.stat().st_size
+    ratio = src.stat().st_size / size
+    assert (f"{ratio:.2f}x smaller than in.csv" if ratio >= 1 else f"{1 / ratio:.2f}x larger than in.csv") \
+        in capsys.readouterr().err
     assert main(["info", str(vtz)]) == 0
     out = capsys.readouterr().out
     assert "rows 300, columns 3" in out and "bits per value" in out and "a: " in out

@@ -147,6 +147,24 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, table, capsys, args, m
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_read_as_columns(tmp_path, table, sep):
+    src, df = table  # a spreadsheet's export in many locales: read with "," it is one text column
+    semi = tmp_path / "semi.csv.gz"
+    df.to_csv(semi, sep=sep, index=False)
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(semi), "-o", str(out), "--drop", "id", *FAST]) == 0
+    got = pd.read_csv(out)
+    assert list(got.columns) == list(df.columns) and not got[["a", "b", "kind"]].isna().any().any()
+
+
+def test_a_file_of_headers_only_is_named(tmp_path, capsys):
+    src = tmp_path / "empty.csv"
+    src.write_text("a,b\n")
+    assert main(["impute", str(src), "-o", str(tmp_path / "out.csv"), *FAST]) == 2
+    assert "empty.csv has columns but no rows" in capsys.readouterr().err
+
+
 def test_console_entry_point_runs(tmp_path, table):
     src, _ = table
     out = tmp_path / "o.csv"
