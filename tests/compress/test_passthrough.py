@@ -1,5 +1,7 @@
 """Columns a .vtz file stores as they are (``passthrough``): IDs, free text, dates, durations."""
 
+import struct
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,7 +104,7 @@ def test_an_id_column_is_refused_with_the_way_to_keep_it():
     assert "passthrough" not in str(info_.value)
 
 
-@pytest.mark.parametrize("damage", ["short", "lengths", "count", "codes", "objects"])
+@pytest.mark.parametrize("damage", ["short", "lengths", "count", "codes", "objects", "size"])
 def test_damaged_sections_are_errors_not_wrong_values(damage):
     s = pd.Series(["ab", "c", None, "dé"], dtype=object)
     desc = verbatim.describe(s, "t")
@@ -111,11 +113,16 @@ def test_damaged_sections_are_errors_not_wrong_values(damage):
         if damage == "short":
             verbatim.decode(data[:5], desc, 4)
         elif damage == "lengths":
-            payload = verbatim._unpack(data).tobytes()
+            payload = verbatim._unpack(data, None).tobytes()
             payload = payload[:1] + np.array([9, 1, 3], dtype="<u4").tobytes() + payload[13:]
             verbatim.decode(verbatim._pack(payload), desc, 4)
         elif damage == "count":
             verbatim.decode(data, desc, 9)  # more rows than the section holds
+        elif damage == "size":  # a size field past what the values can take is not believed
+            x = pd.Series(np.arange(100, dtype=np.int64))
+            d = verbatim.describe(x, "x")
+            section = verbatim.encode(x, d)
+            verbatim.decode(struct.pack("<Q", 1 << 40) + section[8:], d, 100)
         elif damage == "objects":  # a header that asks for Python objects gets none
             x = pd.Series([1.5, 2.5])
             verbatim.decode(verbatim.encode(x, verbatim.describe(x, "x")), {"kind": "number", "dtype": "object",

@@ -66,10 +66,14 @@ def _pack(payload: bytes) -> bytes:
     return _LENGTH.pack(len(payload)) + lzma.compress(payload, format=lzma.FORMAT_RAW, filters=_FILTERS)
 
 
-def _unpack(data: bytes) -> memoryview:
+def _unpack(data: bytes, largest: int | None) -> memoryview:
+    """The payload of a section; ``largest``: the most bytes its values can take, so that a
+    damaged or hostile size field cannot make the reader allocate more (text: no such limit)."""
     if len(data) < _LENGTH.size:
         raise VerbatimError("section too short")
     (size,) = _LENGTH.unpack_from(data)
+    if largest is not None and size > largest:
+        raise VerbatimError(f"it states {size} bytes where its values take at most {largest}")
     d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_FILTERS)
     try:
         payload = d.decompress(data[_LENGTH.size:], max_length=size)
@@ -123,10 +127,20 @@ def encode(s: pd.Series, desc: dict) -> bytes:
     return _pack(b"".join(parts))
 
 
+def _largest_value_bytes(desc: dict, n: int) -> int:
+    """The most bytes ``encode`` writes for ``n`` values of a column that is not text."""
+    if desc["kind"] in ("datetime", "timedelta"):
+        return 8 * (n + 1)
+    if desc["kind"] == "category":
+        return 4 * n
+    base = np.dtype(desc["base"])
+    return 8 * (n + 1) if base.kind in "iu" else base.itemsize * n
+
+
 def decode(data: bytes, desc: dict, n: int) -> pd.Series:
     """The ``n`` values of a chunk written by ``encode``, in the column's dtype."""
-    payload = _unpack(data)
     head = (n + 7) // 8
+    payload = _unpack(data, None if desc["kind"] == "text" else head + _largest_value_bytes(desc, n))
     if len(payload) < head:
         raise VerbatimError("missing-cell bitmap cut short")
     missing = np.unpackbits(np.frombuffer(payload[:head], dtype=np.uint8), count=n).astype(bool)
