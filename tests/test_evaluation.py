@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaetools.evaluation import hide_cells, score_imputation
+from vaetools.evaluation import hide_cells, score_imputation, score_multiple_imputations
 
 
 @pytest.fixture
@@ -62,3 +62,22 @@ def test_numeric_peer_fitted_once_fills_new_rows_in_the_tables_own_values(df):
     assert set(peer.transform(unseen.assign(d=pd.NA))["d"]) <= {"x", "y"}
     codes = peer._to_numbers(unseen)[:, 3]
     assert np.isnan(codes).all()
+
+
+def test_multiple_imputation_score_is_calibrated_for_draws_from_the_truths_distribution():
+    # the truth and 19 draws all come from N(0, 1) per cell: the truth is outside the draws'
+    # range 2 times in 20; draws from N(0, 0.3^2) are too narrow; categories drawn with the
+    # truth's own probabilities score the Brier of that distribution
+    rng = np.random.default_rng(0)
+    n = 20000
+    truth = pd.DataFrame({"a": rng.normal(size=n), "k": rng.choice(["x", "y"], n, p=[0.8, 0.2])})
+    holey = truth.assign(a=np.nan, k=pd.Series([None] * n, dtype=object))
+    calibrated = [truth.assign(a=rng.normal(size=n), k=rng.choice(["x", "y"], n, p=[0.8, 0.2])) for _ in range(19)]
+    narrow = [truth.assign(a=0.3 * rng.normal(size=n)) for _ in range(19)]
+    good = score_multiple_imputations(truth, holey, calibrated)
+    assert good["coverage"] == pytest.approx(0.9, abs=0.01) and good["draws"] == 19
+    assert good["width"] == pytest.approx(3.7, abs=0.15)  # expected range of 19 standard normals
+    assert good["brier"] == pytest.approx(2 * 0.8 * 0.2 * (1 + 1 / 19), abs=0.01)
+    assert score_multiple_imputations(truth, holey, narrow)["coverage"] < 0.5
+    sure = score_multiple_imputations(truth, holey, [truth] * 19)
+    assert sure["coverage"] == 1.0 and sure["width"] == 0.0 and sure["brier"] == 0.0

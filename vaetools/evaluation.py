@@ -108,6 +108,40 @@ def score_imputation(truth: pd.DataFrame, holey: pd.DataFrame, imputed: pd.DataF
             "hidden_numeric": n_num, "hidden_categorical": n_cat}
 
 
+def score_multiple_imputations(truth: pd.DataFrame, holey: pd.DataFrame, draws: list[pd.DataFrame]) -> dict:
+    """How well ``draws`` (m completed copies of ``holey``) describe the uncertainty of the hidden
+    cells, which is what Rubin's rules rely on. Numeric cells: the share whose true value lies
+    within the range of its m draws (for m = 19 exchangeable draws from the right distribution,
+    the truth is the smallest or largest of the 20 values with probability 2/20, so 90% is the
+    calibrated figure: below it the draws are too narrow and confidence intervals too short;
+    ties count as inside) and that range's mean width in standardized units. Categorical cells:
+    the Brier score of the draws' frequencies (0 is a sure right answer; lower is better)."""
+    inside, width, n_num, brier, n_cat = 0, 0.0, 0, 0.0, 0
+    for c in truth.columns:
+        hidden = (holey[c].isna() & truth[c].notna()).to_numpy()
+        if not hidden.any():
+            continue
+        t = truth[c].to_numpy()[hidden]
+        values = np.stack([d[c].to_numpy()[hidden] for d in draws])  # (m, cells)
+        if _numeric(truth[c]):
+            v, t = values.astype(float), t.astype(float)
+            std = float(truth[c].astype(float).std()) or 1.0
+            low, high = v.min(0), v.max(0)
+            inside += int(np.sum((low <= t) & (t <= high)))
+            width += float(np.sum(high - low)) / std
+            n_num += int(hidden.sum())
+        else:
+            v, t = values.astype(str), t.astype(str)
+            hit = (v == t).mean(0)  # the draws' frequency of the true category
+            # sum over categories of (frequency - indicator)^2 = sum of squared frequencies
+            # (the share of pairs of draws that agree) - 2 x the truth's frequency + 1
+            agree = (v[:, None, :] == v[None, :, :]).mean((0, 1))
+            brier += float(np.sum(agree - 2 * hit + 1))
+            n_cat += int(hidden.sum())
+    return {"coverage": inside / n_num if n_num else None, "width": width / n_num if n_num else None,
+            "brier": brier / n_cat if n_cat else None, "draws": len(draws)}
+
+
 # ---------------------------------------------------------------- baselines for mixed tables
 
 class AsNumbers:
