@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from vaetools import VAEImputer
+from vaetools.evaluation import hide_cells, score_multiple_imputations
 
 from .conftest import FAST, mixed_frame, punch
 
@@ -262,3 +263,16 @@ def test_linearly_related_columns_impute_near_the_exact_conditional_mean(seed):
     out = VAEImputer(**FAST).fit_transform(holey).to_numpy()
     rmse = lambda a: np.sqrt(np.mean((a[miss] - x[miss]) ** 2))  # noqa: E731
     assert rmse(out) < 1.25 * rmse(best)
+
+
+def test_multiple_imputations_are_as_uncertain_as_the_hidden_values():
+    # three noisy copies of one factor: a hidden cell is known from the others to within its
+    # conditional spread, and 19 calibrated draws hold the truth within their range 90% of the time
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=1500)
+    df = pd.DataFrame({c: t + 0.5 * rng.normal(size=1500) for c in "abc"})
+    holey = hide_cells(df, 0.3, "mcar", random_state=0)
+    imp = VAEImputer(max_epochs=30, hidden_sizes=(32, 32), n_imputation_draws=20, random_state=0).fit(holey)
+    score = score_multiple_imputations(df, holey, imp.multiple_imputations(holey, m=19, random_state=0))
+    assert 0.85 <= score["coverage"] <= 0.96
+    assert score["width"] < 3.0  # narrower than the marginal's range (about 3.7): informative draws
