@@ -44,6 +44,19 @@ def load(name: str) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.exists() else None
 
 
+def holey_tables(datasets: str, scenarios: str, seed: int, skipped: list):
+    """(dataset, scenario, table, table with cells hidden) for comma-separated names; a dataset
+    whose file is absent is noted in ``skipped``."""
+    for name in datasets.split(","):
+        df = load(name)
+        if df is None:
+            skipped.append(f"{name}: ../shared/data absent")
+            continue
+        for scen in scenarios.split(","):
+            mech, rate = SCENARIOS[scen]
+            yield name, scen, df, hide_cells(df, rate, mech, random_state=seed)
+
+
 def methods(seed: int, quick: bool):
     m = {
         "mean/mode": lambda: MeanMode(),
@@ -72,39 +85,32 @@ def main(argv=None):
     chosen = args.methods.split(",") if args.methods else list(all_methods)
     rows, skipped = [], []
     print(f"# imputation benchmark; machine: {machine()}\n")
-    for name in args.datasets.split(","):
-        df = load(name)
-        if df is None:
-            skipped.append(f"{name}: ../shared/data absent")
-            continue
-        for scen in args.scenarios.split(","):
-            mech, rate = SCENARIOS[scen]
-            holey = hide_cells(df, rate, mech, random_state=args.seed)
-            for meth in chosen:
-                if meth == "knn" and len(df) > KNN_MAX_ROWS:
-                    skipped.append(f"{name}/{scen}/knn: {len(df)} rows > {KNN_MAX_ROWS} (O(n^2) distances)")
-                    continue
-                start = time.perf_counter()
-                imputer = all_methods[meth]()
-                if isinstance(imputer, VAEImputer):
-                    imputer.fit(holey)
-                    fit_s = time.perf_counter() - start
-                    t0 = time.perf_counter()
-                    out = imputer.transform(holey)
-                    transform_s = time.perf_counter() - t0
-                else:
-                    out = imputer.fit_transform(holey)
-                    fit_s, transform_s = None, None
-                total = time.perf_counter() - start
-                sc = score_imputation(df, holey, out)
-                row = {"dataset": name, "rows": len(df), "scenario": scen, "method": meth, "time_s": total, **sc}
-                if fit_s is not None:
-                    row.update(fit_s=fit_s, transform_s=transform_s,
-                               transform_rows_per_s=len(df) / transform_s, epochs=len(imputer.history_))
-                rows.append(row)
-                print(f"  {name:16s} {scen:7s} {meth:22s} rmse={sc['rmse'] if sc['rmse'] is None else round(sc['rmse'], 4)} "
-                      f"acc={sc['accuracy'] if sc['accuracy'] is None else round(sc['accuracy'], 4)} time={total:.2f}s",
-                      flush=True)
+    for name, scen, df, holey in holey_tables(args.datasets, args.scenarios, args.seed, skipped):
+        for meth in chosen:
+            if meth == "knn" and len(df) > KNN_MAX_ROWS:
+                skipped.append(f"{name}/{scen}/knn: {len(df)} rows > {KNN_MAX_ROWS} (O(n^2) distances)")
+                continue
+            start = time.perf_counter()
+            imputer = all_methods[meth]()
+            if isinstance(imputer, VAEImputer):
+                imputer.fit(holey)
+                fit_s = time.perf_counter() - start
+                t0 = time.perf_counter()
+                out = imputer.transform(holey)
+                transform_s = time.perf_counter() - t0
+            else:
+                out = imputer.fit_transform(holey)
+                fit_s, transform_s = None, None
+            total = time.perf_counter() - start
+            sc = score_imputation(df, holey, out)
+            row = {"dataset": name, "rows": len(df), "scenario": scen, "method": meth, "time_s": total, **sc}
+            if fit_s is not None:
+                row.update(fit_s=fit_s, transform_s=transform_s,
+                           transform_rows_per_s=len(df) / transform_s, epochs=len(imputer.history_))
+            rows.append(row)
+            print(f"  {name:16s} {scen:7s} {meth:22s} rmse={sc['rmse'] if sc['rmse'] is None else round(sc['rmse'], 4)} "
+                  f"acc={sc['accuracy'] if sc['accuracy'] is None else round(sc['accuracy'], 4)} time={total:.2f}s",
+                  flush=True)
     # relative columns: each method against the best peer in its (dataset, scenario)
     df_rows = pd.DataFrame(rows)
     for (d, s), g in df_rows.groupby(["dataset", "scenario"]):

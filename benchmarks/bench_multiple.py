@@ -26,14 +26,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table, write_json  # noqa: E402
-from bench_impute import DATASETS, SCENARIOS, load  # noqa: E402
+from bench_impute import DATASETS, holey_tables  # noqa: E402
 
 from sklearn.experimental import enable_iterative_imputer  # noqa: E402,F401
 from sklearn.impute import IterativeImputer  # noqa: E402
 from sklearn.linear_model import BayesianRidge  # noqa: E402
 
 from vaetools import VAEImputer  # noqa: E402
-from vaetools.evaluation import AsNumbers, hide_cells, score_imputation, score_multiple_imputations  # noqa: E402
+from vaetools.evaluation import AsNumbers, score_imputation, score_multiple_imputations  # noqa: E402
 
 M = 19  # draws: the truth then falls outside their range 2 times in 20
 
@@ -78,25 +78,18 @@ def main(argv=None):
 
     rows, skipped = [], []
     print(f"# multiple imputation benchmark (m = {M}); machine: {machine()}\n")
-    for name in args.datasets.split(","):
-        df = load(name)
-        if df is None:
-            skipped.append(f"{name}: ../shared/data absent")
-            continue
-        for scen in args.scenarios.split(","):
-            mech, rate = SCENARIOS[scen]
-            holey = hide_cells(df, rate, mech, random_state=args.seed)
-            for meth in args.methods.split(","):
-                start = time.perf_counter()
-                draws = METHODS[meth](holey, args.seed)
-                seconds = time.perf_counter() - start
-                sc = score_multiple_imputations(df, holey, draws)
-                point = score_imputation(df, holey, mean_of_draws(draws, holey))
-                rows.append({"dataset": name, "scenario": scen, "method": meth, "time_s": seconds, **sc,
-                             "rmse_of_mean": point["rmse"], "accuracy_of_mode": point["accuracy"]})
-                print(f"  {name:16s} {scen:7s} {meth:16s} coverage={sc['coverage']:.3f} width={sc['width']:.2f} "
-                      f"brier={sc['brier'] if sc['brier'] is None else round(sc['brier'], 3)} "
-                      f"rmse={point['rmse']:.3f} time={seconds:.1f}s", flush=True)
+    for name, scen, df, holey in holey_tables(args.datasets, args.scenarios, args.seed, skipped):
+        for meth in args.methods.split(","):
+            start = time.perf_counter()
+            draws = METHODS[meth](holey, args.seed)
+            seconds = time.perf_counter() - start
+            sc = score_multiple_imputations(df, holey, draws)
+            point = score_imputation(df, holey, mean_of_draws(draws, holey))
+            rows.append({"dataset": name, "scenario": scen, "method": meth, "time_s": seconds, **sc,
+                         "rmse_of_mean": point["rmse"], "accuracy_of_mode": point["accuracy"]})
+            print(f"  {name:16s} {scen:7s} {meth:16s} coverage={sc['coverage']:.3f} width={sc['width']:.2f} "
+                  f"brier={sc['brier'] if sc['brier'] is None else round(sc['brier'], 3)} "
+                  f"rmse={point['rmse']:.3f} time={seconds:.1f}s", flush=True)
     print()
     print_table(rows, [("dataset", "dataset", "s"), ("scenario", "scenario", "s"), ("method", "method", "s"),
                        ("coverage", "coverage (0.90 calibrated)", ".3f"), ("width", "range width (std)", ".2f"),
