@@ -85,23 +85,33 @@ def hide_cells(df: pd.DataFrame, rate: float, mechanism: str = "mcar", random_st
     return out
 
 
-def score_imputation(truth: pd.DataFrame, holey: pd.DataFrame, imputed: pd.DataFrame) -> dict:
-    """RMSE over hidden numeric cells in standardized units (each column divided by its std in
-    ``truth``) and accuracy over hidden categorical cells."""
-    sq, n_num, hits, n_cat = 0.0, 0, 0, 0
+def _hidden_cells(truth: pd.DataFrame, holey: pd.DataFrame):
+    """Per column with hidden cells (missing in ``holey``, known in ``truth``): its name, the
+    mask of those cells, their true values (floats for a numeric column, text otherwise) and
+    the column's standard deviation in ``truth`` (None for a categorical column)."""
     for c in truth.columns:
         hidden = (holey[c].isna() & truth[c].notna()).to_numpy()
         if not hidden.any():
             continue
         t = truth[c].to_numpy()[hidden]
-        p = imputed[c].to_numpy()[hidden]
         if _numeric(truth[c]):
-            std = float(truth[c].astype(float).std()) or 1.0
-            sq += float(np.sum(((p.astype(float) - t.astype(float)) / std) ** 2))
-            n_num += int(hidden.sum())
+            yield c, hidden, t.astype(float), float(truth[c].astype(float).std()) or 1.0
         else:
-            hits += int(np.sum(p.astype(str) == t.astype(str)))
-            n_cat += int(hidden.sum())
+            yield c, hidden, t.astype(str), None
+
+
+def score_imputation(truth: pd.DataFrame, holey: pd.DataFrame, imputed: pd.DataFrame) -> dict:
+    """RMSE over hidden numeric cells in standardized units (each column divided by its std in
+    ``truth``) and accuracy over hidden categorical cells."""
+    sq, n_num, hits, n_cat = 0.0, 0, 0, 0
+    for c, hidden, t, std in _hidden_cells(truth, holey):
+        p = imputed[c].to_numpy()[hidden]
+        if std is not None:
+            sq += float(np.sum(((p.astype(float) - t) / std) ** 2))
+            n_num += t.size
+        else:
+            hits += int(np.sum(p.astype(str) == t))
+            n_cat += t.size
     return {"rmse": float(np.sqrt(sq / n_num)) if n_num else None,
             "mse": float(sq / n_num) if n_num else None,
             "accuracy": hits / n_cat if n_cat else None,
@@ -117,27 +127,22 @@ def score_multiple_imputations(truth: pd.DataFrame, holey: pd.DataFrame, draws: 
     ties count as inside) and that range's mean width in standardized units. Categorical cells:
     the Brier score of the draws' frequencies (0 is a sure right answer; lower is better)."""
     inside, width, n_num, brier, n_cat = 0, 0.0, 0, 0.0, 0
-    for c in truth.columns:
-        hidden = (holey[c].isna() & truth[c].notna()).to_numpy()
-        if not hidden.any():
-            continue
-        t = truth[c].to_numpy()[hidden]
+    for c, hidden, t, std in _hidden_cells(truth, holey):
         values = np.stack([d[c].to_numpy()[hidden] for d in draws])  # (m, cells)
-        if _numeric(truth[c]):
-            v, t = values.astype(float), t.astype(float)
-            std = float(truth[c].astype(float).std()) or 1.0
+        if std is not None:
+            v = values.astype(float)
             low, high = v.min(0), v.max(0)
             inside += int(np.sum((low <= t) & (t <= high)))
             width += float(np.sum(high - low)) / std
-            n_num += int(hidden.sum())
+            n_num += t.size
         else:
-            v, t = values.astype(str), t.astype(str)
+            v = values.astype(str)
             hit = (v == t).mean(0)  # the draws' frequency of the true category
             # sum over categories of (frequency - indicator)^2 = sum of squared frequencies
             # (the share of pairs of draws that agree) - 2 x the truth's frequency + 1
             agree = (v[:, None, :] == v[None, :, :]).mean((0, 1))
             brier += float(np.sum(agree - 2 * hit + 1))
-            n_cat += int(hidden.sum())
+            n_cat += t.size
     return {"coverage": inside / n_num if n_num else None, "width": width / n_num if n_num else None,
             "brier": brier / n_cat if n_cat else None, "draws": len(draws)}
 
