@@ -44,6 +44,7 @@ FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
 _MAX_BINS = 256  # widest residual alphabet coded with a probability table per cell
 _CHOICE_ROWS = 20_000  # rows sampled to choose between per-cell and static entropy models
+_RENAME = "rename it (df.rename(columns=...) or df.rename_axis(...))"
 
 
 # ---------------------------------------------------------------------------- decoder
@@ -558,7 +559,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     as_is = [c for c in columns if "passthrough" in c]  # in the order their sections are written
     levels = None if index is None else index.to_frame(index=False)
     index_entries = [] if levels is None else [
-        {"name": _label(name, "the index level named"), "passthrough": verbatim.describe(levels.iloc[:, i], f"index level {name!r}")}
+        {"name": labels.to_json_or_refuse(name, "the index level named", _RENAME),
+         "passthrough": verbatim.describe(levels.iloc[:, i], f"index level {name!r}")}
         for i, name in enumerate(index.names)]
 
     chunks = []
@@ -581,7 +583,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     header = {
         "format": FORMAT,
         "n_rows": n,
-        "columns": [dict(c, name=_label(c["name"], "the column name")) for c in columns],
+        "columns": [dict(c, name=labels.to_json_or_refuse(c["name"], "the column is named", _RENAME))
+                    for c in columns],
         "schema": [s.to_dict() for s in specs],
         "model": model_cfg,
         "weights": layout,
@@ -595,15 +598,6 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     } | ({"calibration": {"block_rows": _BLOCK_ROWS, "columns": calibration}} if calibration else {}) \
       | ({"index": index_entries} if index_entries else {})
     return header, weights, chunks
-
-
-def _label(name, what: str):
-    """A column's or index level's name as the header's JSON holds it (``labels.to_json``)."""
-    try:
-        return labels.to_json(name)
-    except TypeError:
-        raise ValueError(f"{what} {name!r}: a file can hold names that are text, numbers or tuples of "
-                         "them; rename it (df.rename(columns=...) or df.rename_axis(...))") from None
 
 
 def _header_columns(h: dict) -> list[dict]:
@@ -812,11 +806,12 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         return out
 
 
-def _bytes_by_stream(reader: container.Reader) -> dict[str, int]:
+def _bytes_by_stream(reader: container.Reader, columns: list[dict]) -> dict[str, int]:
     """Bytes of each stream summed over the chunks: the latent codes, each column's residuals,
-    ranks and missing-cell mask, the decode checks and the chunks' framing (lengths, CRCs)."""
+    ranks and missing-cell mask, the decode checks and the chunks' framing (lengths, CRCs).
+    ``columns``: the header's column entries (``_header_columns``)."""
     h = reader.header
-    as_is = [f"as-is/{c['name']}" for c in _header_columns(h) if "passthrough" in c]
+    as_is = [f"as-is/{c['name']}" for c in columns if "passthrough" in c]
     index = [f"index/{i}" for i in range(len(h.get("index", [])))]
     names = ["latents", *h["streams"], *as_is, *index] + (["checks"] if h.get("check") == CHECK else [])
     out = dict.fromkeys(names, 0) | {"framing": 0}
@@ -833,8 +828,8 @@ def file_info(src) -> dict:
         h = reader.header
         n, ncol = h["n_rows"], len(h["columns"])
         size = reader.size
-        streams = _bytes_by_stream(reader)
         columns = _header_columns(h)
+        streams = _bytes_by_stream(reader, columns)
         modelled = [c["name"] for c in columns if not c["empty"] and "passthrough" not in c]
         by_column = {c["name"]: 0 for c in columns if not c["empty"]}
         kept_by_stream = {f"as-is/{c['name']}": c["name"] for c in columns if "passthrough" in c}

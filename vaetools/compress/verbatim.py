@@ -42,11 +42,8 @@ def describe(s: pd.Series, name) -> dict:
         return {"kind": "datetime" if t.kind == "M" else "timedelta", "dtype": str(t),
                 "unit": np.datetime_data(t)[0], "tz": None}
     if isinstance(t, pd.CategoricalDtype):
-        try:
-            cats = [labels.to_json(c) for c in t.categories]
-        except TypeError as exc:
-            raise ValueError(f"column {name!r}: a category a file cannot hold, {exc}; convert them "
-                             f"(df[{name!r}].astype(str)) to store the column") from None
+        fix = f"convert the categories (df[{name!r}].astype(str)) to store the column"
+        cats = [labels.to_json_or_refuse(c, f"column {name!r} has the category", fix) for c in t.categories]
         return {"kind": "category", "dtype": "category", "categories": cats, "ordered": bool(t.ordered)}
     if pd.api.types.is_bool_dtype(t) or (pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_complex_dtype(t)):
         base = np.dtype(getattr(t, "numpy_dtype", t))

@@ -33,6 +33,15 @@ def to_json(value):
     raise TypeError(f"{value!r} (of type {type(value).__name__})")
 
 
+def to_json_or_refuse(value, what: str, fix: str):
+    """``to_json(value)``, or a ValueError that names ``what`` holds the value and says ``fix``:
+    for callers that know which column or name the value belongs to."""
+    try:
+        return to_json(value)
+    except TypeError as exc:
+        raise ValueError(f"{what} {exc}, which a file cannot hold; {fix}") from None
+
+
 def from_json(value):
     """The label ``to_json`` wrote as ``value``."""
     if isinstance(value, list):

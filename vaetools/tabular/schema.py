@@ -41,10 +41,10 @@ class ColumnSpec:
     def to_dict(self) -> dict:
         """For a file's JSON; names and categories as ``labels.to_json`` writes them."""
         d = asdict(self)
-        d["name"] = _label_to_json(self.name, f"the column name {self.name!r}")
+        d["name"] = labels.to_json_or_refuse(self.name, "the column is named", "rename it")
         if self.categories is not None:
-            what = f"{_describe(self.name)} has a category"
-            d["categories"] = [_label_to_json(c, what) for c in self.categories]
+            what, fix = f"{_describe(self.name)} has the category", "convert it to text or numbers"
+            d["categories"] = [labels.to_json_or_refuse(c, what, fix) for c in self.categories]
         return d
 
     @classmethod
@@ -53,13 +53,6 @@ class ColumnSpec:
         if d.get("categories") is not None:
             d["categories"] = [labels.from_json(c) for c in d["categories"]]
         return cls(**d)
-
-
-def _label_to_json(value, what: str):
-    try:
-        return labels.to_json(value)
-    except TypeError as exc:
-        raise ValueError(f"{what} that a file cannot hold: {exc}; convert it to text or numbers") from None
 
 
 def _describe(name) -> str:
