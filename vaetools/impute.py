@@ -20,11 +20,14 @@ from sklearn.utils.validation import check_is_fitted
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools.model import Posterior
 from vaetools.tabular import ColumnSpec
-from vaetools.training import batch_size_for, to_batch
+from vaetools.training import batch_size_for, fit_draw_scale, to_batch
 
 # rows x draws decoded at once: about 8k particles kept the decoder's activations in cache and
 # ran fastest on adult (2 cores: 25k rows/s at 256 rows x 32 draws, 18k at 2048 x 32)
 _PARTICLES_PER_CHUNK = 8192
+# particles per row when fitting the draw scale: n_imputation_draws up to this many (its cost
+# grows with them)
+_DRAW_SCALE_PARTICLES = 64
 
 
 class VAEImputer(TransformerMixin, TabularVAEBase):
@@ -154,7 +157,12 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     def fit(self, X, y=None):
         """Learn the schema, the scalers and the VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
-        self._fit_core(frame, k=self.n_draws, beta=1.0)
+        table = self._fit_core(frame, k=self.n_draws, beta=1.0)
+        if self.schema_:
+            # multiple imputation's spread, fitted to cells hidden from the encoder (~1 s)
+            data = to_batch(self.encoder_, table, next(self.model_.parameters()).device)
+            fit_draw_scale(self.model_, data, k=min(self.n_imputation_draws, _DRAW_SCALE_PARTICLES),
+                           seed=self.random_seed_ + 2)
         # as sklearn's MissingIndicator(features="missing-only"): columns with holes at fit
         self.indicator_features_ = np.flatnonzero(frame.isna().any(axis=0).to_numpy())
         return self

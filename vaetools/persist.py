@@ -20,8 +20,9 @@ FORMAT = "vaetools.estimator"
 # 4: the model's hidden widths ("hidden"; older files: the hidden_sizes parameter), each class's
 # own fitted state (``_saved_state``), VAECompressor, dict parameters as [key, value] pairs;
 # 5: column names and categories that JSON has no value for (tuples, Periods, Intervals, ...)
-# as ``tabular.labels`` writes them, ColumnSpec.ordered
-VERSION = 5
+# as ``tabular.labels`` writes them, ColumnSpec.ordered; 6: the imputer's draw scale (weights
+# "draw_scale.*", MaskedVAE.add_draw_scale; older files draw with the decoder's scale)
+VERSION = 6
 
 
 def _pairs(d: dict) -> dict:
@@ -109,7 +110,8 @@ def load_estimator(cls, path):
     est._load_state(meta)
     hidden = tuple(meta["hidden"]) if "hidden" in meta else est._hidden(0)
     # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
-    est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights)
+    est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights,
+                                  draw_scale="draw_scale.weight" in weights)
     try:
         est.model_.load_state_dict(weights)
     except RuntimeError as exc:

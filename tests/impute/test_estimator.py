@@ -159,7 +159,8 @@ def test_files_saved_before_the_linear_paths_still_load(tmp_path, holey):
     assert imp.model_.linear_skip
     # an imputer as vaetools wrote it before the linear paths: its model has none
     old = imp._build_model(imp.model_.hidden, linear_skip=False)
-    old.load_state_dict({k: v for k, v in imp.model_.state_dict().items() if "_skip." not in k})
+    old.load_state_dict({k: v for k, v in imp.model_.state_dict().items()
+                         if "_skip." not in k and not k.startswith("draw_scale")})
     imp.model_ = old.eval()
     imp.save(tmp_path / "new.vtm")
     with np.load(tmp_path / "new.vtm", allow_pickle=False) as z:
@@ -205,6 +206,9 @@ def test_save_load_round_trip_without_pickle(tmp_path, holey):
     imp.save(path)
     loaded = VAEImputer.load(path)
     pd.testing.assert_frame_equal(loaded.transform(holey), imp.transform(holey))
+    for a, b in zip(loaded.multiple_imputations(holey, m=2, random_state=0),
+                    imp.multiple_imputations(holey, m=2, random_state=0)):
+        pd.testing.assert_frame_equal(a, b)  # the draw scale was saved too
     with pytest.raises(FileExistsError, match="overwrite"):
         imp.save(path)
     imp.save(path, overwrite=True)
@@ -276,3 +280,28 @@ def test_multiple_imputations_are_as_uncertain_as_the_hidden_values():
     score = score_multiple_imputations(df, holey, imp.multiple_imputations(holey, m=19, random_state=0))
     assert 0.85 <= score["coverage"] <= 0.96
     assert score["width"] < 3.0  # narrower than the marginal's range (about 3.7): informative draws
+
+
+def test_draw_scale_widens_the_draws_of_an_overconfident_model():
+    # a decoder that believes its cells are known to +-0.05 (as an overfitted one does on the
+    # cells its encoder saw) draws far too narrowly; the draw scale, fitted to cells hidden from
+    # the encoder, brings the range of 19 draws back to holding the truth ~90% of the time,
+    # and leaves the point imputation as it was
+    from vaetools.training import fit_draw_scale, to_batch
+
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=1500)
+    df = pd.DataFrame({c: t + 0.5 * rng.normal(size=1500) for c in "abc"})
+    holey = hide_cells(df, 0.3, "mcar", random_state=0)
+    imp = VAEImputer(max_epochs=30, hidden_sizes=(32, 32), n_imputation_draws=20, random_state=0).fit(holey)
+    for k in range(3):
+        imp.model_.fix_numeric_scale(k, 0.05)
+    point = imp.transform(holey)
+    imp.model_.draw_scale = imp.model_.draw_scale_skip = None  # draws with the decoder's scale
+    coverage = lambda: score_multiple_imputations(  # noqa: E731
+        df, holey, imp.multiple_imputations(holey, m=19, random_state=0))["coverage"]
+    assert coverage() < 0.6
+    data = to_batch(imp.encoder_, imp.encoder_.encode(holey), "cpu")
+    fit_draw_scale(imp.model_, data, k=20, seed=0)
+    assert 0.85 <= coverage() <= 0.96
+    pd.testing.assert_frame_equal(imp.transform(holey), point)
