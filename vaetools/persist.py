@@ -111,7 +111,7 @@ def load_estimator(cls, path):
     hidden = tuple(meta["hidden"]) if "hidden" in meta else est._hidden(0)
     # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
     est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights,
-                                  draw_scale="draw_scale.weight" in weights)
+                                  draw_scale="draw_scale_log_factor" in weights)
     try:
         est.model_.load_state_dict(weights)
     except RuntimeError as exc:

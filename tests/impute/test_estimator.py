@@ -160,7 +160,7 @@ def test_files_saved_before_the_linear_paths_still_load(tmp_path, holey):
     # an imputer as vaetools wrote it before the linear paths: its model has none
     old = imp._build_model(imp.model_.hidden, linear_skip=False)
     old.load_state_dict({k: v for k, v in imp.model_.state_dict().items()
-                         if "_skip." not in k and not k.startswith("draw_scale")})
+                         if "_skip." not in k and k != "draw_scale_log_factor"})
     imp.model_ = old.eval()
     imp.save(tmp_path / "new.vtm")
     with np.load(tmp_path / "new.vtm", allow_pickle=False) as z:
@@ -297,7 +297,7 @@ def test_draw_scale_widens_the_draws_of_an_overconfident_model():
     for k in range(3):
         imp.model_.fix_numeric_scale(k, 0.05)
     point = imp.transform(holey)
-    imp.model_.draw_scale = imp.model_.draw_scale_skip = None  # draws with the decoder's scale
+    imp.model_.draw_scale_log_factor = None  # draws with the decoder's scale
     coverage = lambda: score_multiple_imputations(  # noqa: E731
         df, holey, imp.multiple_imputations(holey, m=19, random_state=0))["coverage"]
     assert coverage() < 0.6
