@@ -167,6 +167,47 @@ def test_damaged_or_foreign_files(tmp_path, fitted):
         decompress(tmp_path / "nope.vtz")
 
 
+def test_header_that_inflates_past_the_cap_is_refused_without_inflating_it(tmp_path, fitted, monkeypatch):
+    # deflate expands up to ~1000x: a reader that inflated whatever a file held could be made to
+    # allocate gigabytes by a small hostile file, whose checksums are easy to forge
+    import json
+    import zlib
+
+    from vaetools.compress import container
+
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path)
+    good = path.read_bytes()
+    (hlen,) = struct.unpack_from("<I", good, 12)
+    header = json.loads(zlib.decompress(good[16:16 + hlen]))
+    bomb = zlib.compress(b" " * 1_000_000 + json.dumps(header).encode(), 9)  # valid JSON, 1 MB
+    assert len(bomb) < 10_000
+    blob = good[:12] + struct.pack("<I", len(bomb)) + bomb + struct.pack("<I", zlib.crc32(bomb)) + good[20 + hlen:]
+    # the index at the end points at offsets in the original file: fix them up
+    shift = len(bomb) - hlen
+    (index_offset,) = struct.unpack_from("<Q", blob, len(blob) - 16)
+    blob = bytearray(blob)
+    start = index_offset + shift
+    (n,) = struct.unpack_from("<I", blob, start)
+    for i in range(n):
+        offset, first, rows = struct.unpack_from("<QQQ", blob, start + 4 + 24 * i)
+        struct.pack_into("<QQQ", blob, start + 4 + 24 * i, offset + shift, first, rows)
+    body = bytes(blob[start:len(blob) - 20])
+    struct.pack_into("<I", blob, len(blob) - 20, zlib.crc32(body))
+    struct.pack_into("<Q", blob, len(blob) - 16, start)
+    bomb_path = tmp_path / "bomb.vtz"
+    bomb_path.write_bytes(bytes(blob))
+    pd.testing.assert_frame_equal(decompress(bomb_path), decompress(path))  # under the cap: read
+    monkeypatch.setattr(container, "MAX_HEADER_BYTES", 100_000)
+    with pytest.raises(VTZError, match="inflates to more than 100,000 bytes"):
+        decompress(bomb_path)
+    monkeypatch.setattr(container, "MAX_HEADER_BYTES", 100)  # and a writer never writes one
+    with pytest.raises(ValueError, match="more than a .vtz header may hold"):
+        comp.compress(df, tmp_path / "big.vtz")
+    assert not (tmp_path / "big.vtz").exists()
+
+
 def _rename_first(layout):
     layout[0][0] = "decoder.extra"
 

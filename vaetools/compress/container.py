@@ -41,6 +41,10 @@ TRAILER = b"VTZ-END\x00"
 # ordered categories. Older versions are still read.
 FORMAT_VERSION = 7
 FLAG_DEFLATED_HEADER = 1
+# the most header JSON a reader inflates, and so a writer writes: deflate can expand ~1000x, and
+# without a cap a small hostile file could make the reader allocate gigabytes. A header holds the
+# schema, category lists and scalers: adult's is about 8 kB (2.4 kB deflated)
+MAX_HEADER_BYTES = 256 << 20
 
 
 class VTZError(ValueError):
@@ -86,7 +90,12 @@ def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int,
           overwrite: bool = False) -> dict:
     """Write the file atomically (temp file + rename); returns bytes by section."""
     path = Path(path)
-    head = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 9)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    if len(text) > MAX_HEADER_BYTES:
+        raise ValueError(f"the table's description (schema, categories, scalers) takes {len(text):,} bytes, "
+                         f"more than a .vtz header may hold ({MAX_HEADER_BYTES:,}); compress fewer columns "
+                         "at a time or store high-cardinality columns elsewhere")
+    head = zlib.compress(text, 9)
     parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, FLAG_DEFLATED_HEADER), struct.pack("<I", len(head)), head,
              struct.pack("<I", _crc(head)), struct.pack("<Q", len(weights)), weights,
              struct.pack("<I", _crc(weights))]
@@ -160,7 +169,15 @@ class Reader:
         if _crc(head) != crc:
             raise VTZError(f"{self.path} is corrupted: the header checksum does not match")
         try:
-            raw = zlib.decompress(head) if self.flags & FLAG_DEFLATED_HEADER else head
+            raw = head
+            if self.flags & FLAG_DEFLATED_HEADER:
+                inflate = zlib.decompressobj()
+                raw = inflate.decompress(head, MAX_HEADER_BYTES)
+                if inflate.unconsumed_tail:
+                    raise VTZError(f"{self.path} is corrupted or hostile: its header inflates to more than "
+                                   f"{MAX_HEADER_BYTES:,} bytes, which vaetools never writes")
+                if not inflate.eof:
+                    raise zlib.error("the deflated header is incomplete")
             self.header = json.loads(raw.decode())
         except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise VTZError(f"{self.path} is corrupted: the header does not parse ({exc})") from None
