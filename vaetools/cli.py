@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,19 @@ from vaetools._files import write_atomically
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 NA_HELP = ("more values that mark a missing cell, e.g. --na-values '?' -999 (empty fields, NA, N/A, "
            "null and NaN already do)")
+
+
+@dataclass(frozen=True)
+class CSVStyle:
+    """How a CSV separates fields and writes decimals. ``impute`` writes its output in its
+    input's style, so that a spreadsheet that exported the table reads the result back."""
+    sep: str = ","
+    decimal: str = "."
+
+
+# a number with a decimal comma, as spreadsheets in many locales write it: 179,4 or -0,5e3
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+_DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
 
 
 class CLIError(Exception):
@@ -34,7 +49,8 @@ def _format_of(path: Path, what: str) -> str:
 def read_table(path: Path, na_values: list[str] | None = None):
     """The table at ``path`` with pandas' nullable dtypes, so that an integer column with empty
     fields stays integer (Int64) and is written back as 3, not 3.0. ``na_values``: more strings
-    that mark a missing cell (pandas' readers already take "", NA, N/A, null, NaN, ...)."""
+    that mark a missing cell (pandas' readers already take "", NA, N/A, null, NaN, ...). A CSV
+    is read in its own style (``csv_style``)."""
     import pandas as pd
 
     fmt = _format_of(path, "input")
@@ -43,7 +59,9 @@ def read_table(path: Path, na_values: list[str] | None = None):
     na_values = list(na_values or [])
     try:
         if fmt == "csv":
-            df = pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable", sep=_separator(path))
+            style = csv_style(path)
+            df = pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable", sep=style.sep,
+                             decimal=style.decimal)
         else:
             df = pd.read_parquet(path, dtype_backend="numpy_nullable")
     except ImportError as exc:
@@ -55,21 +73,31 @@ def read_table(path: Path, na_values: list[str] | None = None):
     return df if fmt == "csv" else _mark_missing(df, na_values)
 
 
-def _separator(path: Path) -> str:
-    """The CSV's field separator: a comma, unless its first line has none and holds semicolons,
-    tabs or bars (a spreadsheet's export in many locales), which read as one column of text."""
+def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
+    """The CSV's field separator and decimal mark, from its first lines. The separator is a
+    comma unless the first line has none and holds semicolons, tabs or bars (a spreadsheet's
+    export in many locales), which would read as one column of text. With another separator
+    than the comma, the decimal mark is a comma when the sampled fields hold numbers written
+    with one (179,4) and none written with a point; read with a point, such columns were text,
+    and refused as IDs."""
     import pandas as pd
 
     try:
         with pd.io.common.get_handle(path, "r", compression="infer", errors="replace") as handle:
-            first = handle.handle.readline()
+            lines = [line for _, line in zip(range(sample_lines), handle.handle)]
     except Exception:  # unreadable: read_csv reports it
-        return ","
+        return CSVStyle()
+    first = lines[0] if lines else ""
     if "," in first:
-        return ","
+        return CSVStyle()
     counts = {sep: first.count(sep) for sep in (";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+    sep = max(counts, key=counts.get)
+    if not counts[sep]:
+        return CSVStyle()
+    fields = [f.strip().strip('"') for line in lines[1:] for f in line.rstrip("\r\n").split(sep)]
+    comma = any(_DECIMAL_COMMA.match(f) for f in fields)
+    point = any(_DECIMAL_POINT.match(f) for f in fields)
+    return CSVStyle(sep, "," if comma and not point else ".")
 
 
 def _mark_missing(df, tokens: list[str]):
@@ -107,14 +135,14 @@ def check_destination(out: Path, inputs: list[Path], overwrite: bool) -> None:
         raise CLIError(f"output folder {out.parent} does not exist")
 
 
-def write_table(df, path: Path, overwrite: bool, index: bool = False) -> None:
+def write_table(df, path: Path, overwrite: bool, index: bool = False, style: CSVStyle = CSVStyle()) -> None:
     """Write ``df`` whole or not at all; an output that appeared during a long fit is kept
-    unless ``overwrite``. ``index``: write the row labels too."""
+    unless ``overwrite``. ``index``: write the row labels too; ``style``: a CSV's."""
     fmt = _format_of(path, "output")
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
-            df.to_csv(tmp, index=index)
+            df.to_csv(tmp, index=index, sep=style.sep, decimal=style.decimal)
         else:
             df.to_parquet(tmp, index=index)
 
@@ -162,7 +190,9 @@ def cmd_impute(args) -> int:
     if dropped is not None:
         for c in args.drop:
             filled.insert(df.columns.get_loc(c), c, dropped[c])
-    write_table(filled, out, args.overwrite)
+    # a CSV comes back in its own style (separator, decimal mark)
+    style = csv_style(src) if _format_of(src, "input") == "csv" else CSVStyle()
+    write_table(filled, out, args.overwrite, style=style)
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)

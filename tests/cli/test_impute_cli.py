@@ -154,8 +154,37 @@ def test_semicolon_and_tab_separated_files_read_as_columns(tmp_path, table, sep)
     df.to_csv(semi, sep=sep, index=False)
     out = tmp_path / "out.csv"
     assert main(["impute", str(semi), "-o", str(out), "--drop", "id", *FAST]) == 0
-    got = pd.read_csv(out)
+    assert sep in out.read_text().splitlines()[0]  # written back as it came
+    got = pd.read_csv(out, sep=sep)
     assert list(got.columns) == list(df.columns) and not got[["a", "b", "kind"]].isna().any().any()
+
+
+def test_decimal_commas_read_as_numbers_and_are_written_back(tmp_path, table):
+    # a spreadsheet's export where the comma is the decimal mark: "1,5" read as text made the
+    # numeric columns look like IDs and the run fail
+    src, df = table
+    eu = tmp_path / "eu.csv"
+    df.to_csv(eu, sep=";", decimal=",", index=False)
+    assert "," in eu.read_text().splitlines()[1]
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(eu), "-o", str(out), "--drop", "id", *FAST]) == 0
+    got = pd.read_csv(out, sep=";", decimal=",")
+    assert got["a"].dtype == np.float64 and not got[["a", "b", "kind"]].isna().any().any()
+    observed = df["a"].notna()
+    np.testing.assert_allclose(got.loc[observed, "a"], df.loc[observed, "a"])
+    np.testing.assert_allclose(got["b"], df["b"])
+
+
+def test_points_stay_decimal_marks_beside_semicolons(tmp_path):
+    from vaetools.cli import CSVStyle, csv_style
+
+    path = tmp_path / "t.csv"
+    path.write_text("x;y;code\n1.5;2;1,2\n2.5;3;3,4\n")  # "1,2" beside 1.5: a code, not a number
+    assert csv_style(path) == CSVStyle(";", ".")
+    path.write_text("x;y\n1,5;2\n;3\n")
+    assert csv_style(path) == CSVStyle(";", ",")
+    path.write_text("x,y\n1.5,2\n")
+    assert csv_style(path) == CSVStyle()
 
 
 def test_a_file_of_headers_only_is_named(tmp_path, capsys):
