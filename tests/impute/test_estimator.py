@@ -269,14 +269,20 @@ def test_linearly_related_columns_impute_near_the_exact_conditional_mean(seed):
     assert rmse(out) < 1.25 * rmse(best)
 
 
-def test_multiple_imputations_are_as_uncertain_as_the_hidden_values():
-    # three noisy copies of one factor: a hidden cell is known from the others to within its
-    # conditional spread, and 19 calibrated draws hold the truth within their range 90% of the time
+def _three_noisy_copies_fitted():
+    """Three noisy copies of one factor with 30% of cells hidden, and an imputer fitted to them:
+    a hidden cell is known from the others to within its conditional spread."""
     rng = np.random.default_rng(0)
     t = rng.normal(size=1500)
     df = pd.DataFrame({c: t + 0.5 * rng.normal(size=1500) for c in "abc"})
     holey = hide_cells(df, 0.3, "mcar", random_state=0)
     imp = VAEImputer(max_epochs=30, hidden_sizes=(32, 32), n_imputation_draws=20, random_state=0).fit(holey)
+    return df, holey, imp
+
+
+def test_multiple_imputations_are_as_uncertain_as_the_hidden_values():
+    # 19 calibrated draws hold the truth within their range 90% of the time
+    df, holey, imp = _three_noisy_copies_fitted()
     score = score_multiple_imputations(df, holey, imp.multiple_imputations(holey, m=19, random_state=0))
     assert 0.85 <= score["coverage"] <= 0.96
     assert score["width"] < 3.0  # narrower than the marginal's range (about 3.7): informative draws
@@ -289,11 +295,7 @@ def test_draw_scale_widens_the_draws_of_an_overconfident_model():
     # and leaves the point imputation as it was
     from vaetools.training import fit_draw_scale, to_batch
 
-    rng = np.random.default_rng(0)
-    t = rng.normal(size=1500)
-    df = pd.DataFrame({c: t + 0.5 * rng.normal(size=1500) for c in "abc"})
-    holey = hide_cells(df, 0.3, "mcar", random_state=0)
-    imp = VAEImputer(max_epochs=30, hidden_sizes=(32, 32), n_imputation_draws=20, random_state=0).fit(holey)
+    df, holey, imp = _three_noisy_copies_fitted()
     for k in range(3):
         imp.model_.fix_numeric_scale(k, 0.05)
     point = imp.transform(holey)
