@@ -169,7 +169,11 @@ def cmd_impute(args) -> int:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
             raise CLIError(f"--drop names columns not in {src}: {unknown}")
-    dropped = df[args.drop] if args.drop else None
+    if args.multiple:
+        taken = [c for c in MULTIPLE_COLUMNS if c in df.columns]
+        if taken:
+            raise CLIError(f"--multiple adds columns {list(MULTIPLE_COLUMNS)}, but {src} has {taken}; "
+                           "rename them first")
     data = df.drop(columns=args.drop) if args.drop else df
     if args.model:
         imputer = VAEImputer.load(args.model)
@@ -186,10 +190,12 @@ def cmd_impute(args) -> int:
             imputer.fit(data)
         except UnmodelledColumnError as exc:
             raise CLIError(f"{exc.reason}; to pass it through untouched, add --drop {exc.column}") from None
-    filled = imputer.transform(data)
-    if dropped is not None:
-        for c in args.drop:
-            filled.insert(df.columns.get_loc(c), c, dropped[c])
+    if args.multiple:
+        tables = imputer.multiple_imputations(data, m=args.multiple, random_state=args.seed)
+        filled = _stacked(df, [_with_dropped(t, df, args.drop) for t in tables])
+        print(f"vaetools: drew {args.multiple} completed tables", file=sys.stderr)
+    else:
+        filled = _with_dropped(imputer.transform(data), df, args.drop)
     # a CSV comes back in its own style (separator, decimal mark)
     style = csv_style(src) if _format_of(src, "input") == "csv" else CSVStyle()
     write_table(filled, out, args.overwrite, style=style)
@@ -198,6 +204,32 @@ def cmd_impute(args) -> int:
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)
     print(f"vaetools: wrote {out}", file=sys.stderr)
     return 0
+
+
+# the long format of --multiple: which table a row belongs to (0: the input as it was) and its
+# position in the input; R's mice reads it with as.mids(x, .imp = "imputation", .id = "row")
+MULTIPLE_COLUMNS = ("imputation", "row")
+
+
+def _with_dropped(filled, df, drop: list):
+    """``filled`` with the columns ``--drop`` kept out put back in their places, from ``df``."""
+    for c in drop:
+        filled.insert(df.columns.get_loc(c), c, df[c])
+    return filled
+
+
+def _stacked(df, tables: list):
+    """The input and its completed copies in one table, each row marked with its copy and its
+    position in the input (``MULTIPLE_COLUMNS``)."""
+    import pandas as pd
+
+    parts = []
+    for i, t in enumerate([df, *tables]):
+        t = t.reset_index(drop=True)
+        t.insert(0, MULTIPLE_COLUMNS[1], np.arange(len(t)))
+        t.insert(0, MULTIPLE_COLUMNS[0], i)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _parse_column_types(text: str | None) -> dict | None:
@@ -332,6 +364,16 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vaetools import __version__
 
@@ -355,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training epochs (default: from the table's size, about 384,000 row visits within [20, 400] epochs)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
     p.add_argument("--imputation-draws", type=int, default=32, help="importance samples per row when imputing")
+    p.add_argument("--multiple", type=_positive_int, default=None, metavar="M",
+                   help="write M completed tables drawn from the model (multiple imputation, for "
+                        "Rubin's rules) into OUT, stacked after the input, with columns "
+                        "'imputation' (0: the input, 1..M) and 'row' (0-based position in IN): "
+                        "R's mice reads it with as.mids(x, .imp = \"imputation\", .id = \"row\")")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace OUT (never IN) if it exists")

@@ -187,6 +187,44 @@ def test_points_stay_decimal_marks_beside_semicolons(tmp_path):
     assert csv_style(path) == CSVStyle()
 
 
+def test_multiple_imputations_in_long_format(tmp_path, table, capsys):
+    # for people who pool analyses with Rubin's rules outside Python (R's mice reads this with
+    # as.mids(x, .imp = "imputation", .id = "row")): the input, then M completed copies
+    src, df = table
+    out = tmp_path / "mi.parquet"
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", "--multiple", "3", *FAST]) == 0
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["imputation", "row", *df.columns] and len(got) == 4 * len(df)
+    by = {i: g.drop(columns=["imputation"]).set_index("row") for i, g in got.groupby("imputation")}
+    assert sorted(by) == [0, 1, 2, 3]
+    from vaetools.cli import read_table
+
+    pd.testing.assert_frame_equal(by[0].reset_index(drop=True), read_table(src))  # as the CLI reads it
+    hidden = df["a"].isna().to_numpy()
+    for i in (1, 2, 3):
+        assert not by[i][["a", "b", "kind"]].isna().any().any()
+        np.testing.assert_array_equal(by[i]["a"].to_numpy()[~hidden], df["a"].to_numpy()[~hidden])
+        assert (by[i]["id"].to_numpy() == df["id"].to_numpy()).all()
+    draws = np.stack([by[i]["a"].to_numpy()[hidden] for i in (1, 2, 3)])
+    assert (draws.std(0) > 0).all()  # the copies differ where cells were missing
+    assert "drew 3 completed tables" in capsys.readouterr().err
+    # the same seed draws the same tables
+    again = tmp_path / "again.parquet"
+    assert main(["impute", str(src), "-o", str(again), "--drop", "id", "--multiple", "3", *FAST]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(again), got)
+
+
+def test_multiple_refuses_inputs_that_already_have_its_columns(tmp_path, table, capsys):
+    src, df = table
+    clash = tmp_path / "clash.csv"
+    df.rename(columns={"b": "row"}).to_csv(clash, index=False)
+    assert main(["impute", str(clash), "-o", str(tmp_path / "o.csv"), "--drop", "id", "--multiple", "2", *FAST]) == 2
+    assert "rename them first" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["impute", str(src), "-o", str(tmp_path / "o.csv"), "--multiple", "0"])
+    assert "at least 1" in capsys.readouterr().err
+
+
 def test_a_file_of_headers_only_is_named(tmp_path, capsys):
     src = tmp_path / "empty.csv"
     src.write_text("a,b\n")
