@@ -481,7 +481,8 @@ class MaskedVAE(nn.Module):
 
     @torch.no_grad()
     def sample_conditional(self, b: Batch, eps: torch.Tensor, generator: torch.Generator) -> Posterior:
-        """One draw of every cell from p(x_mis | x_obs) by sampling importance resampling."""
+        """One draw of every cell from p(x_mis | x_obs) by sampling importance resampling; numeric
+        cells with ``draw_scale``."""
         p, w, probs = self._particles(b, eps)
         idx = torch.multinomial(w.T.cpu(), 1, generator=generator).squeeze(1).to(w.device)  # (B,)
         rows = torch.arange(w.shape[1], device=w.device)
