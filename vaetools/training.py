@@ -257,7 +257,8 @@ def fit_draw_scale(model: MaskedVAE, data: Batch, k: int, seed: int, steps: int 
             z, _, log_ratio = reparameterize_kl(mu, logvar, k=k, generator=gen)
             p = model.decode(z)
             log_w = torch.log_softmax(model.log_likelihood(p, seen) + log_ratio, dim=0)
-        ll = (model.numeric_log_prob(dict(p, scale=model.draw_scale(p["scale"])), b.num) * hidden[0]).sum(-1)
+        # the factor as fitted, below 1 too (``MaskedVAE.draw_scale`` draws with at least 1)
+        ll = (model.numeric_log_prob(dict(p, scale=p["scale"] * factor.exp()), b.num) * hidden[0]).sum(-1)
         loss = -torch.logsumexp(log_w + ll, dim=0).sum() / n_hidden
         optimizer.zero_grad()
         loss.backward()

@@ -160,8 +160,13 @@ class MaskedVAE(nn.Module):
         self.draw_scale_log_factor = nn.Parameter(torch.zeros(self.n_num))
 
     def draw_scale(self, scale: torch.Tensor) -> torch.Tensor:
-        """Numeric cells' ``scale`` (..., n_num) as multiple imputation draws with it."""
-        return scale if self.draw_scale_log_factor is None else scale * self.draw_scale_log_factor.exp()
+        """Numeric cells' ``scale`` (..., n_num) as multiple imputation draws with it: never
+        narrower than the decoder's, which a fitted factor below 1 would make it. An unseen cell
+        is not known better than a seen one; on a tiny table the fit can say otherwise (2 rows:
+        a factor of 0.03)."""
+        if self.draw_scale_log_factor is None:
+            return scale
+        return scale * self.draw_scale_log_factor.detach().clamp(min=0.0).exp()
 
     def _build_autoregressive(self, latent_dim: int, ar_hidden: int, ar_order: list[int] | None,
                               ar_inputs: list[int] | None) -> None:
