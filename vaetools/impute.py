@@ -252,7 +252,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         importance resampling: the input to Rubin's rules. Numeric cells are drawn with the
         spread fitted at the end of ``fit`` to cells hidden from the encoder
         (``vaetools.training.fit_draw_scale``). On the benchmark tables 19 draws hold the truth
-        within their range 0.905-0.939 of the time (0.90 is calibrated), except penguins
+        within their range 0.905-0.943 of the time (0.90 is calibrated), except penguins
         under MAR, 0.873 (benchmarks/RESULTS.md). To check on your own data, hide some observed
         cells (``vaetools.evaluation.hide_cells``), impute, and score with
         ``vaetools.evaluation.score_multiple_imputations``."""
