@@ -339,7 +339,14 @@ def cmd_decompress(args) -> int:
 
 def cmd_info(args) -> int:
     from vaetools.compress import info
+    from vaetools.compress.container import MAGIC
 
+    path = Path(args.input)
+    if not path.exists():
+        raise CLIError(f"input {path} does not exist")
+    with open(path, "rb") as fh:
+        if fh.read(len(MAGIC)) != MAGIC and path.suffix.lower() != ".vtz":
+            return _info_saved_model(path)
     facts = info(args.input)
     b = facts["bytes"]
     print(f"{facts['path']}: .vtz format version {facts['format_version']}")
@@ -361,6 +368,34 @@ def cmd_info(args) -> int:
     for name, nbytes in sorted(facts["column_bytes"].items(), key=lambda kv: -kv[1]):
         print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row"
               + ("  (stored as it is)" if name in as_is else ""))
+    return 0
+
+
+def _info_saved_model(path: Path) -> int:
+    """``info`` on a model saved with ``--save-model`` (any file that is not a .vtz)."""
+    from vaetools.persist import describe_saved
+
+    try:
+        facts = describe_saved(path)
+    except ValueError as exc:
+        raise CLIError(f"{exc}, nor a .vtz file") from None
+    p = facts["params"]
+    print(f"{facts['path']}: saved {facts['class']} (format version {facts['version']})")
+    kinds: dict[str, int] = {}
+    for _, kind in facts["columns"]:
+        kinds[kind] = kinds.get(kind, 0) + 1
+    print(f"columns {len(facts['columns'])}: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    for name, kind in facts["columns"]:
+        print(f"  {str(name):24s} {kind}")
+    if facts["dropped_empty"]:
+        print(f"columns with no observed value at fit, dropped from the output: {facts['dropped_empty']}")
+    print(f"model: latent size {p.get('latent_dim')}, hidden {p.get('hidden_sizes')}, likelihood "
+          f"{p.get('likelihood')}, {facts['weights']:,} weights")
+    loss = facts["final_loss"]
+    print(f"trained {facts['epochs']} epochs" + (f", final training loss {loss:.4f}" if loss is not None else ""))
+    if facts["class"] == "VAEImputer":
+        print("multiple imputation: " + ("draws with a spread fitted to unseen cells" if facts["draw_scale"] else
+                                          "draws with the decoder's scale (saved before vaetools fitted a draw scale)"))
     return 0
 
 
@@ -451,8 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_decompress)
 
-    p = sub.add_parser("info", help="describe a .vtz file")
-    p.add_argument("input", metavar="IN.vtz")
+    p = sub.add_parser("info", help="describe a .vtz file or a model saved with --save-model")
+    p.add_argument("input", metavar="IN.vtz|MODEL")
     p.set_defaults(func=cmd_info)
     return parser
 

@@ -84,19 +84,50 @@ def save_estimator(est, path, overwrite: bool = False) -> None:
     write_atomically(path, write, overwrite)
 
 
-def load_estimator(cls, path):
-    path = Path(path)
+def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The JSON document and the arrays of a file ``save_estimator`` wrote."""
     try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":  # not a zip: np.load would try it as a pickle and
+                # answer with advice to load it unsafely
+                raise ValueError("it is not the zip archive a saved estimator is")
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(z["__meta__"].tobytes().decode())
-            weights = {k[2:]: torch.from_numpy(np.array(z[k])) for k in z.files if k.startswith("w/")}
+            weights = {k[2:]: np.array(z[k]) for k in z.files if k.startswith("w/")}
     except (OSError, ValueError, KeyError) as exc:
         raise ValueError(f"{path} is not a saved vaetools estimator ({exc})") from None
-    if meta.get("format") != FORMAT or meta.get("class") != cls.__name__:
-        raise ValueError(f"{path} holds {meta.get('class')!r} ({meta.get('format')}), not a {cls.__name__}")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a saved vaetools estimator (no {FORMAT!r} document)")
     if meta["version"] > VERSION:
         raise ValueError(f"{path} was written by a newer vaetools (format version {meta['version']}); "
                          f"this one reads up to {VERSION}: upgrade vaetools")
+    return meta, weights
+
+
+def describe_saved(path) -> dict:
+    """What a saved estimator is, from its file alone (nothing is built or run): its class,
+    format version, columns and their kinds, parameters, training and the model's size. For
+    ``vaetools info`` on a model saved with ``--save-model``."""
+    path = Path(path)
+    meta, weights = _read(path)
+    history = meta.get("history") or []
+    return {
+        "path": str(path), "class": meta["class"], "version": meta["version"],
+        "columns": [(labels.from_json(d["name"]), d["kind"]) for d in meta["schema"]],
+        "dropped_empty": [labels.from_json(c) for c, e in zip(meta["fit_columns"], meta["empty_features"]) if e],
+        "params": {k: _unpairs(v) for k, v in meta["params"].items()},
+        "epochs": len(history), "final_loss": history[-1]["loss"] if history else None,
+        "weights": int(sum(w.size for w in weights.values())),
+        "draw_scale": "draw_scale_log_factor" in weights,
+    }
+
+
+def load_estimator(cls, path):
+    path = Path(path)
+    meta, arrays = _read(path)
+    weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    if meta.get("class") != cls.__name__:
+        raise ValueError(f"{path} holds {meta.get('class')!r} ({meta.get('format')}), not a {cls.__name__}")
     est = cls(**{name: _unpairs(value) for name, value in meta["params"].items()})
     est.schema_ = [ColumnSpec.from_dict(d) for d in meta["schema"]]
     est.encoder_ = TableEncoder(est.schema_)

@@ -225,6 +225,23 @@ def test_multiple_refuses_inputs_that_already_have_its_columns(tmp_path, table, 
     assert "at least 1" in capsys.readouterr().err
 
 
+def test_info_describes_a_saved_model(tmp_path, table, capsys):
+    src, df = table
+    model = tmp_path / "model.vtm"
+    assert main(["impute", str(src), "-o", str(tmp_path / "o.csv"), "--drop", "id", "--save-model", str(model),
+                 *FAST]) == 0
+    capsys.readouterr()
+    assert main(["info", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "saved VAEImputer (format version" in out
+    assert "columns 3: 2 continuous, 1 binary" in out and "kind" in out
+    assert "trained 20 epochs" in out and "spread fitted to unseen cells" in out
+    # a file that is neither: named, without numpy's advice to load it unsafely as a pickle
+    assert main(["info", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "not a saved vaetools estimator" in err and "nor a .vtz file" in err and "pickle" not in err
+
+
 def test_a_file_of_headers_only_is_named(tmp_path, capsys):
     src = tmp_path / "empty.csv"
     src.write_text("a,b\n")
