@@ -375,10 +375,13 @@ def _info_saved_model(path: Path) -> int:
     """``info`` on a model saved with ``--save-model`` (any file that is not a .vtz)."""
     from vaetools.persist import describe_saved
 
+    with open(path, "rb") as fh:
+        zipped = fh.read(4) == b"PK\x03\x04"  # as saved models are
     try:
         facts = describe_saved(path)
     except ValueError as exc:
-        raise CLIError(f"{exc}, nor a .vtz file") from None
+        raise CLIError(f"{path} is not a vaetools .vtz file nor a saved model"
+                       + (f" ({exc})" if zipped else "")) from None
     p = facts["params"]
     print(f"{facts['path']}: saved {facts['class']} (format version {facts['version']})")
     kinds: dict[str, int] = {}

@@ -239,7 +239,7 @@ def test_info_describes_a_saved_model(tmp_path, table, capsys):
     # a file that is neither: named, without numpy's advice to load it unsafely as a pickle
     assert main(["info", str(src)]) == 2
     err = capsys.readouterr().err
-    assert "not a saved vaetools estimator" in err and "nor a .vtz file" in err and "pickle" not in err
+    assert "is not a vaetools .vtz file nor a saved model" in err and "pickle" not in err
 
 
 def test_a_file_of_headers_only_is_named(tmp_path, capsys):
