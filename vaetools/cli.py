@@ -24,11 +24,14 @@ class CSVStyle:
     input's style, so that a spreadsheet that exported the table reads the result back."""
     sep: str = ","
     decimal: str = "."
+    thousands: str | None = None  # read only: 1.234,5; written without
 
 
 # a number with a decimal comma, as spreadsheets in many locales write it: 179,4 or -0,5e3
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 _DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
+# with a decimal comma, points group thousands: 1.234,5 or 12.345.678
+_THOUSANDS_POINT = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
 
 
 class CLIError(Exception):
@@ -61,7 +64,7 @@ def read_table(path: Path, na_values: list[str] | None = None):
         if fmt == "csv":
             style = csv_style(path)
             df = pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable", sep=style.sep,
-                             decimal=style.decimal)
+                             decimal=style.decimal, thousands=style.thousands)
         else:
             df = pd.read_parquet(path, dtype_backend="numpy_nullable")
     except ImportError as exc:
@@ -79,7 +82,7 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
     export in many locales), which would read as one column of text. With another separator
     than the comma, the decimal mark is a comma when the sampled fields hold numbers written
     with one (179,4) and none written with a point; read with a point, such columns were text,
-    and refused as IDs."""
+    and refused as IDs. Points then group thousands where fields show it (1.234,5)."""
     import pandas as pd
 
     try:
@@ -95,9 +98,12 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
     if not counts[sep]:
         return CSVStyle()
     fields = [f.strip().strip('"') for line in lines[1:] for f in line.rstrip("\r\n").split(sep)]
-    comma = any(_DECIMAL_COMMA.match(f) for f in fields)
-    point = any(_DECIMAL_POINT.match(f) for f in fields)
-    return CSVStyle(sep, "," if comma and not point else ".")
+    grouped = any(_THOUSANDS_POINT.match(f) for f in fields)
+    comma = any(_DECIMAL_COMMA.match(f) for f in fields) or any("," in f for f in fields if _THOUSANDS_POINT.match(f))
+    point = any(_DECIMAL_POINT.match(f) and not _THOUSANDS_POINT.match(f) for f in fields)
+    if comma and not point:
+        return CSVStyle(sep, ",", "." if grouped else None)
+    return CSVStyle(sep, ".")
 
 
 def _mark_missing(df, tokens: list[str]):

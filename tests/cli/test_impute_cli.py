@@ -185,6 +185,11 @@ def test_points_stay_decimal_marks_beside_semicolons(tmp_path):
     assert csv_style(path) == CSVStyle(";", ",")
     path.write_text("x,y\n1.5,2\n")
     assert csv_style(path) == CSVStyle()
+    path.write_text("price;n\n1.234,5;2\n17,25;3\n")  # points group thousands beside decimal commas
+    assert csv_style(path) == CSVStyle(";", ",", ".")
+    from vaetools.cli import read_table
+
+    assert read_table(path)["price"].tolist() == [1234.5, 17.25]
 
 
 def test_multiple_imputations_in_long_format(tmp_path, table, capsys):
