@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from vaetools.model import LIKELIHOODS, MaskedVAE
+from vaetools.model import LIKELIHOODS, Batch, MaskedVAE
 from vaetools.tabular import EncodedTable, TableEncoder, infer_schema, mark_zero_masses
 from vaetools.training import TrainConfig, batch_size_for, resolve_device, to_batch, train
 
@@ -158,9 +158,13 @@ class TabularVAEBase(BaseEstimator):
                                      patience=self.patience, validation_fraction=self.validation_fraction,
                                      verbose=self.verbose)
                 self.history_ = train(self.model_, data, config, seed)
+                self._after_training(data)
             else:
                 self.history_ = []
         return table
+
+    def _after_training(self, data: Batch) -> None:
+        """What an estimator fits after the model's training, on the same ``data``."""
 
     def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
         """Per-cell quantization bin edges the likelihood should count (None: densities)."""

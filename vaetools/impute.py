@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
-from vaetools.model import Posterior
+from vaetools.model import Batch, Posterior
 from vaetools.tabular import ColumnSpec
 from vaetools.training import batch_size_for, fit_draw_scale, to_batch
 
@@ -159,15 +159,15 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     def fit(self, X, y=None):
         """Learn the schema, the scalers and the VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
-        table = self._fit_core(frame, k=self.n_draws, beta=1.0)
-        if self.schema_:
-            # multiple imputation's spread, fitted to cells hidden from the encoder (~1 s)
-            data = to_batch(self.encoder_, table, next(self.model_.parameters()).device)
-            fit_draw_scale(self.model_, data, k=min(self.n_imputation_draws, _DRAW_SCALE_PARTICLES),
-                           seed=self.random_seed_ + 2)
+        self._fit_core(frame, k=self.n_draws, beta=1.0)
         # as sklearn's MissingIndicator(features="missing-only"): columns with holes at fit
         self.indicator_features_ = np.flatnonzero(frame.isna().any(axis=0).to_numpy())
         return self
+
+    def _after_training(self, data: Batch) -> None:
+        """Multiple imputation's spread, fitted to cells hidden from the encoder (~1-2 s)."""
+        fit_draw_scale(self.model_, data, k=min(self.n_imputation_draws, _DRAW_SCALE_PARTICLES),
+                       seed=self.random_seed_ + 2)
 
     # ------------------------------------------------------------------ transform
     def _noise_bank(self, device, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -246,19 +246,17 @@ def fit_draw_scale(model: MaskedVAE, data: Batch, k: int, seed: int, steps: int 
             order, start = torch.randperm(n, generator=gen), 0
         b = data[order[start:start + batch_size].to(device)]
         start += batch_size
-        hidden = [(torch.rand(m.shape, generator=gen).to(device) < hide).float() * m
-                  for m in (b.m_num, b.m_bin, b.m_cat)]
-        n_hidden = float(hidden[0].sum())
+        seen, hidden = _split_cells(b, hide, gen)
+        n_hidden = float(hidden.m_num.sum())
         if n_hidden == 0:
             continue
-        seen = b.with_masks(*(m - h for m, h in zip((b.m_num, b.m_bin, b.m_cat), hidden)))
         with torch.no_grad():
             mu, logvar = model.encode(seen)
             z, _, log_ratio = reparameterize_kl(mu, logvar, k=k, generator=gen)
             p = model.decode(z)
             log_w = torch.log_softmax(model.log_likelihood(p, seen) + log_ratio, dim=0)
         # the factor as fitted, below 1 too (``MaskedVAE.draw_scale`` draws with at least 1)
-        ll = (model.numeric_log_prob(dict(p, scale=p["scale"] * factor.exp()), b.num) * hidden[0]).sum(-1)
+        ll = (model.numeric_log_prob(dict(p, scale=p["scale"] * factor.exp()), b.num) * hidden.m_num).sum(-1)
         loss = -torch.logsumexp(log_w + ll, dim=0).sum() / n_hidden
         optimizer.zero_grad()
         loss.backward()
