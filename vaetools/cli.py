@@ -49,11 +49,11 @@ def _format_of(path: Path, what: str) -> str:
     return fmt
 
 
-def read_table(path: Path, na_values: list[str] | None = None):
+def read_table(path: Path, na_values: list[str] | None = None, style: CSVStyle | None = None):
     """The table at ``path`` with pandas' nullable dtypes, so that an integer column with empty
     fields stays integer (Int64) and is written back as 3, not 3.0. ``na_values``: more strings
     that mark a missing cell (pandas' readers already take "", NA, N/A, null, NaN, ...). A CSV
-    is read in its own style (``csv_style``)."""
+    is read in ``style``, by default its own (``csv_style``)."""
     import pandas as pd
 
     fmt = _format_of(path, "input")
@@ -62,7 +62,7 @@ def read_table(path: Path, na_values: list[str] | None = None):
     na_values = list(na_values or [])
     try:
         if fmt == "csv":
-            style = csv_style(path)
+            style = style or csv_style(path)
             df = pd.read_csv(path, na_values=na_values, dtype_backend="numpy_nullable", sep=style.sep,
                              decimal=style.decimal, thousands=style.thousands)
         else:
@@ -98,9 +98,9 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
     if not counts[sep]:
         return CSVStyle()
     fields = [f.strip().strip('"') for line in lines[1:] for f in line.rstrip("\r\n").split(sep)]
-    grouped = any(_THOUSANDS_POINT.match(f) for f in fields)
-    comma = any(_DECIMAL_COMMA.match(f) for f in fields) or any("," in f for f in fields if _THOUSANDS_POINT.match(f))
-    point = any(_DECIMAL_POINT.match(f) and not _THOUSANDS_POINT.match(f) for f in fields)
+    grouped = {f for f in fields if _THOUSANDS_POINT.match(f)}
+    comma = any("," in f for f in grouped) or any(_DECIMAL_COMMA.match(f) for f in fields)
+    point = any(_DECIMAL_POINT.match(f) for f in fields if f not in grouped)
     if comma and not point:
         return CSVStyle(sep, ",", "." if grouped else None)
     return CSVStyle(sep, ".")
@@ -170,7 +170,9 @@ def cmd_impute(args) -> int:
     check_destination(out, [src], args.overwrite)
     if args.save_model:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
-    df = read_table(src, args.na_values)
+    # a CSV is read, and written back, in its own style (separator, decimal mark)
+    style = csv_style(src) if _format_of(src, "input") == "csv" else CSVStyle()
+    df = read_table(src, args.na_values, style)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -202,8 +204,6 @@ def cmd_impute(args) -> int:
         print(f"vaetools: drew {args.multiple} completed tables", file=sys.stderr)
     else:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
-    # a CSV comes back in its own style (separator, decimal mark)
-    style = csv_style(src) if _format_of(src, "input") == "csv" else CSVStyle()
     write_table(filled, out, args.overwrite, style=style)
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
@@ -379,10 +379,10 @@ def cmd_info(args) -> int:
 
 def _info_saved_model(path: Path) -> int:
     """``info`` on a model saved with ``--save-model`` (any file that is not a .vtz)."""
-    from vaetools.persist import describe_saved
+    from vaetools.persist import ZIP_MAGIC, describe_saved
 
     with open(path, "rb") as fh:
-        zipped = fh.read(4) == b"PK\x03\x04"  # as saved models are
+        zipped = fh.read(len(ZIP_MAGIC)) == ZIP_MAGIC  # as saved models are
     try:
         facts = describe_saved(path)
     except ValueError as exc:

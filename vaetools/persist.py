@@ -20,9 +20,11 @@ FORMAT = "vaetools.estimator"
 # 4: the model's hidden widths ("hidden"; older files: the hidden_sizes parameter), each class's
 # own fitted state (``_saved_state``), VAECompressor, dict parameters as [key, value] pairs;
 # 5: column names and categories that JSON has no value for (tuples, Periods, Intervals, ...)
-# as ``tabular.labels`` writes them, ColumnSpec.ordered; 6: the imputer's draw scale (weights
-# "draw_scale.*", MaskedVAE.add_draw_scale; older files draw with the decoder's scale)
+# as ``tabular.labels`` writes them, ColumnSpec.ordered; 6: the imputer's draw scale (weight
+# "draw_scale_log_factor", MaskedVAE.add_draw_scale; older files draw with the decoder's scale)
 VERSION = 6
+# a saved estimator's first bytes: it is a zip (numpy's .npz)
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 def _pairs(d: dict) -> dict:
@@ -88,7 +90,7 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     """The JSON document and the arrays of a file ``save_estimator`` wrote."""
     try:
         with open(path, "rb") as fh:
-            if fh.read(4) != b"PK\x03\x04":  # not a zip: np.load would try it as a pickle and
+            if fh.read(len(ZIP_MAGIC)) != ZIP_MAGIC:  # not a zip: np.load would try it as a pickle and
                 # answer with advice to load it unsafely
                 raise ValueError("it is not the zip archive a saved estimator is")
         with np.load(path, allow_pickle=False) as z:
