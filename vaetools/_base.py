@@ -12,8 +12,10 @@ from numbers import Integral, Real
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from vaetools._frames import as_pandas, is_polars, to_polars
 from vaetools.model import LIKELIHOODS, Batch, MaskedVAE
 from vaetools.tabular import EncodedTable, TableEncoder, infer_schema, mark_zero_masses
 from vaetools.training import TrainConfig, batch_size_for, resolve_device, to_batch, train
@@ -85,6 +87,7 @@ class TabularVAEBase(BaseEstimator):
 
     def _to_frame(self, X, reset: bool) -> pd.DataFrame:
         """Validate X and return it as a DataFrame with NaN in every missing cell."""
+        X = as_pandas(X)
         if isinstance(X, pd.DataFrame):
             if X.columns.duplicated().any():
                 dups = list(X.columns[X.columns.duplicated()].unique())
@@ -108,6 +111,17 @@ class TabularVAEBase(BaseEstimator):
             keep = {c for c, kind in (self.column_types or {}).items() if kind in ("binary", "categorical")}
             frame = _numbers_behind_marker(frame.mask(missing), frame.isna() != missing, keep)
         return frame
+
+    def _as_output(self, X, out: pd.DataFrame):
+        """A table ``transform`` made from ``X``, in the container the user expects: the one
+        ``set_output`` asks for, else X's own kind of DataFrame (pandas or polars, the input's
+        dtypes kept); None for arrays, which the caller converts."""
+        dense = _get_output_config("transform", self)["dense"]
+        if dense == "pandas":
+            return out
+        if dense == "polars" or is_polars(X):
+            return to_polars(out, dict(X.schema) if is_polars(X) else None)
+        return out if isinstance(X, pd.DataFrame) else None
 
     def _align_columns(self, X: pd.DataFrame) -> pd.DataFrame:
         fit_cols = list(self.fit_columns_)

@@ -229,8 +229,9 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             names = [f"missingindicator_{frame.columns[j]}" for j in self.indicator_features_]
             ind_df = pd.DataFrame(ind, index=out.index, columns=names)
             out = pd.concat([out, ind_df], axis=1)
-        if isinstance(X, pd.DataFrame):
-            return out
+        container = self._as_output(X, out)
+        if container is not None:
+            return container
         values = out.to_numpy()
         if all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in out.dtypes):
             return values.astype(np.float64)

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools._files import exists_error
+from vaetools._frames import as_pandas
 from vaetools.model import MaskedVAE
 from vaetools.tabular import labels
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
@@ -130,6 +131,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             ) from None
 
     def _fit(self, X):
+        X = as_pandas(X)
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X, frame)
         if self.autoregressive == "auto":
@@ -351,7 +353,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         dest = Path(dest)
         if dest.exists() and not overwrite:
             raise exists_error(dest)
-        X, kept, positions = _split_passthrough(X, passthrough, self.fit_columns_)
+        X, kept, positions = _split_passthrough(as_pandas(X), passthrough, self.fit_columns_)
         frame = self._to_frame(X, reset=False)
         restore = _dtypes_to_restore(X, frame)
         dtypes = [restore.get(c) for c in frame.columns]
@@ -429,6 +431,7 @@ def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite:
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise exists_error(dest)
+    X = as_pandas(X)
     modelled, _, _ = _split_passthrough(X, passthrough, [])
     comp = VAECompressor(error_bound=error_bound, error_mode=error_mode, **params).fit(modelled)
     return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite, passthrough=passthrough)

@@ -1,0 +1,90 @@
+"""Polars DataFrames in and out. The estimators work on pandas; a polars user hands them a polars
+DataFrame and gets one back with the same columns and dtypes, where converting through NumPy (as
+scikit-learn does with frames it does not know) would give every column the object dtype.
+
+No pyarrow is needed (polars' own ``to_pandas`` requires it), and polars is imported only when
+the caller's data is already a polars DataFrame.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def is_polars(X) -> bool:
+    pl = sys.modules.get("polars")
+    return pl is not None and isinstance(X, pl.DataFrame)
+
+
+def as_pandas(X):
+    """X as a pandas DataFrame if it is a polars one; anything else as it is."""
+    if not is_polars(X):
+        return X
+    return pd.DataFrame({s.name: _series_to_pandas(s) for s in X.iter_columns()})
+
+
+def _series_to_pandas(s) -> pd.Series:
+    """One column, nulls as pandas' missing values: integers and booleans in pandas' nullable
+    dtypes (a null does not turn them into floats), Enum and Categorical as category, String as
+    text; Decimal as float64 (``to_polars`` casts it back). Dates and the rest keep NumPy's view,
+    which the estimators reject with advice."""
+    import polars as pl
+
+    dtype = s.dtype
+    missing = s.is_null().to_numpy()
+    if dtype.is_integer():
+        values = s.fill_null(0).to_numpy()
+        return pd.Series(pd.arrays.IntegerArray(values, missing))
+    if dtype == pl.Boolean:
+        return pd.Series(pd.arrays.BooleanArray(s.fill_null(False).to_numpy(), missing))
+    if dtype.is_float():
+        return pd.Series(s.to_numpy())  # nulls come out as NaN
+    if dtype.is_decimal():
+        return pd.Series(s.cast(pl.Float64).to_numpy())
+    if isinstance(dtype, (pl.Enum, pl.Categorical)):
+        text = s.cast(pl.String)
+        categories = dtype.categories.to_list() if isinstance(dtype, pl.Enum) else \
+            text.drop_nulls().unique().sort().to_list()
+        return pd.Series(pd.Categorical(text.to_list(), categories=categories))
+    if dtype == pl.String:
+        return pd.Series(np.array(s.to_list(), dtype=object))
+    return pd.Series(s.to_numpy())
+
+
+def to_polars(frame: pd.DataFrame, schema: dict | None = None):
+    """``frame`` as a polars DataFrame; each column cast to its dtype in ``schema`` (the input's,
+    by name) where it has one and the cast holds, as the input's Int32 stays Int32 and its Enum
+    keeps its categories."""
+    import polars as pl
+
+    columns = []
+    for j, name in enumerate(frame.columns):
+        col = frame.iloc[:, j]
+        s = _series_to_polars(str(name), col)
+        target = (schema or {}).get(name)
+        if target is not None and s.dtype != target:
+            try:
+                s = s.cast(target)
+            except (pl.exceptions.PolarsError, TypeError, ValueError):
+                pass  # e.g. a column all missing at fit, kept and filled with 0
+        columns.append(s)
+    return pl.DataFrame(columns)
+
+
+def _series_to_polars(name: str, col: pd.Series):
+    import polars as pl
+
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        values = col.astype(object).where(col.notna(), None).to_list()
+        s = pl.Series(name, values)
+        return s.cast(pl.Categorical) if s.dtype == pl.String else s
+    numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    if numeric and not col.isna().any():
+        return pl.Series(name, col.to_numpy(dtype=np.dtype(getattr(dtype, "numpy_dtype", dtype))))
+    if numeric and pd.api.types.is_float_dtype(dtype):
+        return pl.Series(name, col.to_numpy(dtype=np.float64, na_value=np.nan), nan_to_null=True)
+    return pl.Series(name, col.astype(object).where(col.notna(), None).to_list())
