@@ -133,6 +133,22 @@ def test_damaged_sections_are_errors_not_wrong_values(damage):
             verbatim.decode(verbatim.encode(c, d), {**d, "categories": ["x"]}, 2)
 
 
+def test_text_past_the_section_cap_is_refused_when_written_and_when_read(tmp_path, monkeypatch):
+    """A stated size past the cap is refused before LZMA inflates anything (its only bound)."""
+    df = people(200)[["id", "age", "group"]]
+    comp = VAECompressor(error_bound=0.01, **FAST).fit(df[["age", "group"]])
+    comp.compress(df, tmp_path / "t.vtz", passthrough=["id"], chunk_rows=100)  # 100 ids: 1,113 bytes
+    s = pd.Series(["x" * 1000] * 4, dtype=object, name="note")
+    bomb = verbatim.encode(s, verbatim.describe(s, "note"))  # 4,017 bytes stated, 4,017 inflated
+    monkeypatch.setattr(verbatim, "MAX_TEXT_SECTION_BYTES", 2000)
+    with pytest.raises(verbatim.VerbatimError, match="more than a chunk may hold"):
+        verbatim.decode(bomb, verbatim.describe(s, "note"), 4)
+    with pytest.raises(ValueError, match=r"column 'id' .*chunk_rows"):
+        comp.compress(df, tmp_path / "u.vtz", passthrough=["id"])  # 200 ids: 2,225 bytes
+    assert not (tmp_path / "u.vtz").exists()
+    assert decompress(tmp_path / "t.vtz")["id"].tolist() == df["id"].tolist()  # under the cap: read
+
+
 def test_a_damaged_passthrough_section_is_named_as_corruption(tmp_path, monkeypatch):
     df = people(200)[["id", "age", "group"]]
     comp = VAECompressor(error_bound=0.01, **FAST).fit(df[["age", "group"]])

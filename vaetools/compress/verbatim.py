@@ -20,6 +20,11 @@ from vaetools.tabular import labels
 
 _FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 6}]
 _LENGTH = struct.Struct("<Q")
+# the most bytes one chunk of a text column may take: its size field is the only bound on
+# what LZMA inflates (it can expand thousands of times), so without a cap a small hostile
+# file could make the reader allocate without limit. Writers refuse more, asking for fewer
+# rows per chunk; 1 GiB is 16 kB per row at the default 65,536 rows
+MAX_TEXT_SECTION_BYTES = 1 << 30
 
 
 class VerbatimError(ValueError):
@@ -65,10 +70,14 @@ def _pack(payload: bytes) -> bytes:
 
 def _unpack(data: bytes, largest: int | None) -> memoryview:
     """The payload of a section; ``largest``: the most bytes its values can take, so that a
-    damaged or hostile size field cannot make the reader allocate more (text: no such limit)."""
+    damaged or hostile size field cannot make the reader allocate more (text: None, capped at
+    ``MAX_TEXT_SECTION_BYTES``)."""
     if len(data) < _LENGTH.size:
         raise VerbatimError("section too short")
     (size,) = _LENGTH.unpack_from(data)
+    if largest is None and size > MAX_TEXT_SECTION_BYTES:
+        raise VerbatimError(f"it states {size:,} bytes of text, more than a chunk may hold "
+                            f"({MAX_TEXT_SECTION_BYTES:,}), which vaetools never writes")
     if largest is not None and size > largest:
         raise VerbatimError(f"it states {size} bytes where its values take at most {largest}")
     d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_FILTERS)
@@ -113,6 +122,11 @@ def encode(s: pd.Series, desc: dict) -> bytes:
     if kind == "text":
         raw = [v.encode("utf-8", "surrogatepass") for v in s[~missing]]
         parts += [np.array([len(r) for r in raw], dtype="<u4").tobytes(), b"".join(raw)]
+        size = sum(len(p) for p in parts)
+        if size > MAX_TEXT_SECTION_BYTES:
+            raise ValueError(f"column {s.name!r} holds {size:,} bytes of text in {len(s):,} rows, more than "
+                             f"a chunk of a .vtz file may hold ({MAX_TEXT_SECTION_BYTES:,}); compress with "
+                             "fewer rows per chunk (chunk_rows=..., command line --chunk-rows)")
     elif kind in ("datetime", "timedelta"):
         parts.append(_ints_bytes(_ints(s, desc)[~missing]))
     elif kind == "category":
