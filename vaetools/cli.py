@@ -27,6 +27,11 @@ class CSVStyle:
     thousands: str | None = None  # read only: 1.234,5; written without
 
 
+# where a .vtz written from a CSV keeps that CSV's style (compress's metadata), so that
+# decompress writes the table back as it came
+STYLE_KEYS = {"sep": "vaetools.csv.sep", "decimal": "vaetools.csv.decimal"}
+_SEPARATORS, _DECIMALS = (",", ";", "\t", "|"), (".", ",")
+
 # a number with a decimal comma, as spreadsheets in many locales write it: 179,4 or -0,5e3
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 _DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
@@ -286,7 +291,8 @@ def cmd_compress(args) -> int:
     check_destination(out, [src], args.overwrite)
     if args.save_model:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
-    df = read_table(src, args.na_values)
+    style = csv_style(src) if _format_of(src, "input") == "csv" else None
+    df = read_table(src, args.na_values, style)
     unknown = [c for c in args.passthrough if c not in df.columns]
     if unknown:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
@@ -310,7 +316,9 @@ def cmd_compress(args) -> int:
                            "or remove it from the table") from None
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
-                           overwrite=args.overwrite, passthrough=args.passthrough)
+                           overwrite=args.overwrite, passthrough=args.passthrough,
+                           metadata={STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal}
+                           if style else None)
     ratio = src.stat().st_size / report["total"]
     than = f"{ratio:.2f}x smaller than" if ratio >= 1 else f"{1 / ratio:.2f}x larger than"
     print(f"vaetools: wrote {out}: {report['total']} bytes ({than} {src.name})", file=sys.stderr)
@@ -335,12 +343,29 @@ def cmd_decompress(args) -> int:
         except ValueError:
             raise CLIError(f"--rows {args.rows!r}: use START:STOP, e.g. 100:200") from None
         rows = slice(start, stop)
+    style = _decompressed_style(src, args.sep, args.decimal) if _format_of(out, "output") == "csv" else CSVStyle()
     df = decompress(src, rows=rows)
     # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
     labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
-    write_table(df, out, args.overwrite, index=labelled)
+    write_table(df, out, args.overwrite, index=labelled, style=style)
     print(f"vaetools: wrote {out} ({len(df)} rows)", file=sys.stderr)
     return 0
+
+
+def _decompressed_style(src: Path, sep: str | None, decimal: str | None) -> CSVStyle:
+    """The CSV style decompress writes: as asked, else that of the CSV the file was made from
+    (its metadata), else commas and points."""
+    from vaetools.compress.codec import file_metadata
+
+    kept = file_metadata(src) if src.exists() else {}
+    if sep is None:
+        sep = kept.get(STYLE_KEYS["sep"]) if kept.get(STYLE_KEYS["sep"]) in _SEPARATORS else ","
+    if decimal is None:
+        decimal = kept.get(STYLE_KEYS["decimal"]) if kept.get(STYLE_KEYS["decimal"]) in _DECIMALS else "."
+    if sep == decimal:
+        raise CLIError(f"--sep and --decimal are both {sep!r}; a CSV needs them to differ "
+                       "(e.g. --sep ';' --decimal ',')")
+    return CSVStyle(sep, decimal)
 
 
 def cmd_info(args) -> int:
@@ -362,6 +387,8 @@ def cmd_info(args) -> int:
     print(f"bytes: total {b['total']}, decoder weights {b['decoder_weights']}, row chunks {b['chunks']}, "
           f"header and index {b['total'] - b['decoder_weights'] - b['chunks']}")
     print(f"bits per value: {facts['bits_per_value']:.3f}")
+    for key, value in facts["metadata"].items():
+        print(f"metadata {key}: {value!r}")
     bounds = facts["error_bounds"]
     print("error bounds: " + (", ".join(f"{k}: {v:g}" for k, v in bounds.items()) if bounds else
                               "none (numeric values are the decoder's reconstruction)"))
@@ -406,6 +433,13 @@ def _info_saved_model(path: Path) -> int:
         print("multiple imputation: " + ("draws with a spread fitted to unseen cells" if facts["draw_scale"] else
                                           "draws with the decoder's scale (saved before vaetools fitted a draw scale)"))
     return 0
+
+
+def _one_character(text: str) -> str:
+    text = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(text) != 1 or text in '"\r\n':
+        raise argparse.ArgumentTypeError(f"{text!r}: give one character, e.g. ';' or '\\t' for a tab")
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -492,6 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="IN.vtz")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help=".csv or .parquet")
     p.add_argument("--rows", metavar="START:STOP", help="read only these rows")
+    p.add_argument("--sep", type=_one_character, default=None,
+                   help="a CSV's field separator (default: that of the CSV the file was made from, else ',')")
+    p.add_argument("--decimal", choices=_DECIMALS, default=None,
+                   help="a CSV's decimal mark (default: that of the CSV the file was made from, else '.')")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_decompress)
 

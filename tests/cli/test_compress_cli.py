@@ -132,3 +132,30 @@ def test_info_shows_the_bytes_of_a_kept_index(tmp_path, capsys):
     assert main(["decompress", str(tmp_path / "t.vtz"), "-o", str(tmp_path / "back.csv")]) == 0
     back = pd.read_csv(tmp_path / "back.csv")  # the labels are written, as the first column
     assert list(back.columns) == ["key", "x", "k"] and (back["key"] == df.index).all()
+
+
+def test_a_decimal_comma_csv_decompresses_as_it_came(tmp_path, csv, capsys):
+    """A spreadsheet's export (semicolons, decimal commas) comes back in its own style: the
+    file keeps the style, and --sep / --decimal choose another."""
+    _, df = csv
+    eu = tmp_path / "eu.csv"
+    df.to_csv(eu, sep=";", decimal=",", index=False)
+    vtz = tmp_path / "t.vtz"
+    assert main(["compress", str(eu), "-o", str(vtz), "--epochs", "5", "-q"]) == 0
+    assert main(["info", str(vtz)]) == 0
+    assert "metadata vaetools.csv.sep: ';'" in capsys.readouterr().out
+    back = tmp_path / "back.csv"
+    assert main(["decompress", str(vtz), "-o", str(back)]) == 0
+    lines = back.read_text().splitlines()
+    assert lines[0] == "a;b;c" and "," in lines[1] and "." not in lines[1]
+    got = pd.read_csv(back, sep=";", decimal=",")
+    assert ((got["a"] - df["a"]).abs() <= 0.01 * (df["a"].max() - df["a"].min())).all()
+    plain = tmp_path / "plain.csv"
+    assert main(["decompress", str(vtz), "-o", str(plain), "--sep", ",", "--decimal", "."]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(plain), got)
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "x.csv"), "--sep", ","]) == 2  # "1,5,2,5"
+    assert "--sep and --decimal are both ','" in capsys.readouterr().err
+    ordinary = tmp_path / "o.vtz"  # made from a comma CSV: written back with commas and points
+    assert main(["compress", str(csv[0]), "-o", str(ordinary), "--epochs", "5", "-q"]) == 0
+    assert main(["decompress", str(ordinary), "-o", str(tmp_path / "o.csv")]) == 0
+    assert (tmp_path / "o.csv").read_text().splitlines()[0] == "a,b,c"

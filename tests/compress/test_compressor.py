@@ -672,3 +672,19 @@ def test_latent_codes_under_fitted_models_or_the_prior_decode_alike(tmp_path, fi
     pd.testing.assert_frame_equal(decompress(paths["fitted"]), decompress(paths["prior"]))
     pd.testing.assert_frame_equal(decompress(paths["fitted"], rows=slice(140, 160)),
                                   decompress(paths["prior"], rows=slice(140, 160)))
+
+
+def test_metadata_is_kept_in_the_file_and_checked_before_fitting(tmp_path, fitted, monkeypatch):
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    notes = {"source": "survey 2024, wave 2", "units.x": "kg", "ünïcode": "☃"}
+    comp.compress(df, path, error_bound=0.01, metadata=notes)
+    assert info(path)["metadata"] == notes
+    comp.compress(df, tmp_path / "none.vtz", error_bound=0.01)
+    assert info(tmp_path / "none.vtz")["metadata"] == {}
+    with pytest.raises(ValueError, match=r"metadata must map text to text; 'year': 2024 is str to int"):
+        comp.compress(df, tmp_path / "u.vtz", metadata={"year": 2024})
+    monkeypatch.setattr(VAECompressor, "fit", lambda *a, **k: pytest.fail("fitted before checking metadata"))
+    with pytest.raises(ValueError, match="metadata must be a dict"):
+        compress(df, tmp_path / "v.vtz", metadata=["source"])
+    assert not (tmp_path / "u.vtz").exists() and not (tmp_path / "v.vtz").exists()

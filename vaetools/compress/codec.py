@@ -850,4 +850,20 @@ def file_info(src) -> dict:
                 "bits_per_value": 8 * size / max(n * ncol, 1),
                 "error_bounds": {h["schema"][int(j)]["name"]: b["absolute"] for j, b in h["bounds"].items()},
                 "stream_bytes": streams,
-                "column_bytes": by_column}
+                "column_bytes": by_column,
+                "metadata": _metadata(h)}
+
+
+def file_metadata(src) -> dict:
+    """The text key-value pairs ``compress`` was given, from the header alone."""
+    with container.Reader(src) as reader:
+        return _metadata(reader.header)
+
+
+def _metadata(h: dict) -> dict:
+    """The header's text key-value pairs (``compress``'s metadata); anything else a damaged or
+    foreign header holds there is not passed on."""
+    found = h.get("metadata")
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}

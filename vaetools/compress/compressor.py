@@ -329,7 +329,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     # ------------------------------------------------------------------ files
     def compress(self, X, dest, error_bound="fit", error_mode: str | None = None, chunk_rows: int = 65536,
-                 overwrite: bool = False, passthrough=None) -> dict:
+                 overwrite: bool = False, passthrough=None, metadata: dict | None = None) -> dict:
         """Write X to the .vtz file ``dest``; returns the bytes by section.
 
         ``error_bound``: "fit" (the default: the bound the compressor was fitted for), None (no
@@ -341,8 +341,11 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         ``passthrough``: names of more columns of the DataFrame X, which the compressor was not
         fitted on (IDs, free text, dates), stored exactly as they are (LZMA) and given back in
         their place. A DataFrame's index, unless it is 0, 1, 2, ..., is stored the same way.
+        ``metadata``: text key-value pairs the file keeps in its header (where the table came
+        from, its units, how it was exported); ``info(dest)["metadata"]`` gives them back.
         """
         check_is_fitted(self)
+        metadata = _checked_metadata(metadata)
         if isinstance(error_bound, str):
             if error_bound != "fit":
                 raise ValueError(f"error_bound must be 'fit', None, a positive number or a dict, got {error_bound!r}")
@@ -359,6 +362,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         dtypes = [restore.get(c) for c in frame.columns]
         header, weights, chunks = codec.compress_frame(self, frame, dtypes, error_bound, error_mode, chunk_rows,
                                                        kept, positions, _labels(X))
+        if metadata:
+            header["metadata"] = metadata
         return container.write(dest, header, weights, chunks, overwrite=overwrite)
 
     def _saved_state(self) -> dict:
@@ -378,6 +383,19 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
+
+
+def _checked_metadata(metadata) -> dict:
+    """``compress``'s metadata as a dict of text to text, or an error that says what is wrong."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ValueError(f"metadata must be a dict of text keys to text values, got {type(metadata).__name__}")
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValueError(f"metadata must map text to text; {key!r}: {value!r} is "
+                             f"{type(key).__name__} to {type(value).__name__}: convert it with str()")
+    return dict(metadata)
 
 
 def _labels(X) -> pd.Index | None:
@@ -425,16 +443,18 @@ def _dtypes_to_restore(X, frame: pd.DataFrame) -> dict:
 
 
 def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,
-             chunk_rows: int = 65536, passthrough=None, **params) -> dict:
+             chunk_rows: int = 65536, passthrough=None, metadata: dict | None = None, **params) -> dict:
     """Fit a VAECompressor for ``error_bound`` on X (less the ``passthrough`` columns, which are
     stored as they are) and write X to ``dest`` in one call; returns the bytes by section."""
     dest = Path(dest)
     if dest.exists() and not overwrite:
         raise exists_error(dest)
     X = as_pandas(X)
+    _checked_metadata(metadata)  # before a fit that may take minutes
     modelled, _, _ = _split_passthrough(X, passthrough, [])
     comp = VAECompressor(error_bound=error_bound, error_mode=error_mode, **params).fit(modelled)
-    return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite, passthrough=passthrough)
+    return comp.compress(X, dest, chunk_rows=chunk_rows, overwrite=overwrite, passthrough=passthrough,
+                         metadata=metadata)
 
 
 def decompress(src, rows=None) -> pd.DataFrame:

@@ -38,7 +38,9 @@ TRAILER = b"VTZ-END\x00"
 # models fitted to them (the header's latent "models"; entropy.FactorizedLatents); 7: column
 # names, index names and categories that JSON has no value for (tuples of a MultiIndex,
 # Periods, Intervals, ...) as ``tabular.labels`` writes them, and the schema's ``ordered`` for
-# ordered categories. Older versions are still read.
+# ordered categories. Older versions are still read. A header may also hold "metadata", text
+# key-value pairs from compress's caller, which no reader needs to decode the table (added in
+# version 7's lifetime: readers that do not know it ignore it).
 FORMAT_VERSION = 7
 FLAG_DEFLATED_HEADER = 1
 # the most header JSON a reader inflates, and so a writer writes: deflate can expand ~1000x, and
