@@ -184,8 +184,10 @@ class TabularVAEBase(BaseEstimator):
         """Per-cell quantization bin edges the likelihood should count (None: densities)."""
         return None
 
-    # max_epochs="auto": (row visits, fewest epochs, most epochs); each estimator sets its own
+    # max_epochs="auto": (row visits, fewest epochs, most epochs); each estimator sets its own,
+    # and may cap the row visits that the fewest epochs would make on large tables
     _auto_epochs: tuple[int, int, int]
+    _auto_visits_cap: int | None = None
 
     def _batch_rows(self, n_rows: int) -> int:
         """Rows per optimizer step."""
@@ -205,7 +207,10 @@ class TabularVAEBase(BaseEstimator):
         if self.max_epochs != "auto":
             return int(self.max_epochs)
         visits, low, high = self._auto_epochs
-        return int(np.clip(visits // max(n_rows, 1), low, high))
+        epochs = int(np.clip(visits // max(n_rows, 1), low, high))
+        if self._auto_visits_cap is not None:
+            epochs = min(epochs, max(1, -(-self._auto_visits_cap // max(n_rows, 1))))
+        return epochs
 
     def _hidden(self, n_cells: int) -> tuple[int, ...]:
         """Hidden widths for a table of ``n_cells`` cells."""

@@ -472,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default: from the table's size, about 384,000 row visits within [20, 400] epochs)")
+                   help="training epochs (default: from the table's size, about 384,000 row visits within [20, 400] "
+                        "epochs, at most ~2,000,000 visits)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
     p.add_argument("--imputation-draws", type=int, default=32, help="importance samples per row when imputing")
     p.add_argument("--multiple", type=_positive_int, default=None, metavar="M",

@@ -186,10 +186,13 @@ def test_files_saved_before_the_linear_paths_still_load(tmp_path, holey):
 
 def test_training_plan_follows_the_table_size_unless_given():
     # the documented "auto" plan: small tables keep 64-row steps at 3e-3, mid-sized ones take
-    # 128 rows at 6e-3, and every table gets about 384,000 row visits within [20, 400] epochs
+    # 128 rows at 6e-3, and every table gets about 384,000 row visits within [20, 400] epochs,
+    # but no more than ~2M visits: large tables do not take 20 epochs
     imp = VAEImputer()
-    plan = [(b := imp._batch_rows(n), imp._peak_learning_rate(b), imp._epochs(n)) for n in (569, 1599, 48842)]
-    assert plan == [(64, 3e-3, 400), (128, 6e-3, 240), (1024, 6e-3, 20)]
+    sizes = (569, 1599, 48842, 150_000, 1_000_000, 5_000_000)
+    plan = [(b := imp._batch_rows(n), imp._peak_learning_rate(b), imp._epochs(n)) for n in sizes]
+    assert plan == [(64, 3e-3, 400), (128, 6e-3, 240), (1024, 6e-3, 20), (1024, 6e-3, 14), (1024, 6e-3, 2),
+                    (1024, 6e-3, 1)]
     given = VAEImputer(batch_size=32, learning_rate=1e-3, max_epochs=7)
     assert (given._batch_rows(1599), given._peak_learning_rate(32), given._epochs(1599)) == (32, 1e-3, 7)
 
