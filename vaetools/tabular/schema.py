@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import warnings
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -130,6 +131,12 @@ def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
     if pd.api.types.is_complex_dtype(t):
         raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
                          f"and imaginary parts as two columns (np.real, np.imag)")
+    if t == object:  # lists, dicts, arrays (a polars List column): no category can hold them
+        nested = next((v for v in s.dropna() if not isinstance(v, Hashable)), None)
+        if nested is not None:
+            raise ValueError(f"{col} holds values of type {type(nested).__name__} (e.g. {str(nested)[:40]}), "
+                             f"which vaetools does not model; expand them into columns of their own "
+                             f"(pd.DataFrame(df[{name!r}].tolist())) or drop the column")
 
 
 def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> ColumnSpec:
