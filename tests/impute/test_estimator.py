@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression
@@ -310,3 +311,17 @@ def test_draw_scale_widens_the_draws_of_an_overconfident_model():
     fit_draw_scale(imp.model_, data, k=20, seed=0)
     assert 0.85 <= coverage() <= 0.96
     pd.testing.assert_frame_equal(imp.transform(holey), point)
+
+
+def test_the_draw_scale_does_not_depend_on_the_number_of_imputation_draws(holey):
+    # fitted with the same particles whatever n_imputation_draws is, so that changing it after
+    # fit (set_params) leaves nothing fitted for another count
+    few = VAEImputer(**{**FAST, "n_imputation_draws": 4}).fit(holey)
+    many = VAEImputer(**{**FAST, "n_imputation_draws": 100}).fit(holey)
+    factors = few.model_.draw_scale_log_factor.detach()
+    assert factors.abs().max() > 0  # fitted, not left at its start
+    torch.testing.assert_close(factors, many.model_.draw_scale_log_factor.detach(), rtol=0, atol=0)
+    few.set_params(n_imputation_draws=100)
+    for a, b in zip(few.multiple_imputations(holey, m=2, random_state=0),
+                    many.multiple_imputations(holey, m=2, random_state=0)):
+        pd.testing.assert_frame_equal(a, b)
