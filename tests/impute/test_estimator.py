@@ -194,6 +194,9 @@ def test_training_plan_follows_the_table_size_unless_given():
     plan = [(b := imp._batch_rows(n), imp._peak_learning_rate(b), imp._epochs(n)) for n in sizes]
     assert plan == [(64, 3e-3, 400), (128, 6e-3, 240), (1024, 6e-3, 20), (1024, 6e-3, 14), (1024, 6e-3, 2),
                     (1024, 6e-3, 1)]
+    from vaetools import VAECompressor  # ~10M visits within [50, 300] epochs, and no more
+
+    assert [VAECompressor()._epochs(n) for n in (48842, 200_000, 400_000, 1_000_000)] == [204, 50, 25, 10]
     given = VAEImputer(batch_size=32, learning_rate=1e-3, max_epochs=7)
     assert (given._batch_rows(1599), given._peak_learning_rate(32), given._epochs(1599)) == (32, 1e-3, 7)
 

@@ -58,6 +58,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         benchmark table (adult at 1%: 189.8 -> 183.5 kB, at 0.5% 195.8 -> 190.1; abalone, wine,
         digits 0.3-1.6% smaller); without one it moved the rate-distortion points up and down the
         curve, and on wine_quality_red lifted the low-rate end above PCA's (benchmarks/RESULTS.md).
+    max_epochs : int or "auto", default="auto"
+        "auto": about 10,000,000 row visits within [50, 300] epochs, and never more than that
+        many visits: adult (48,842 rows) gets 204 epochs, 400,000 rows 25, a million rows 10.
     quantization : float, default=1.0
         Rounding step of the latent code (the networks learn the code's scale around it).
     error_bound : float, dict or None, default=None
@@ -200,6 +203,11 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     # the file holds the training data itself: no held-out data to stop on, and every epoch
     # that lowers the loss makes the file smaller
     _auto_epochs = (10_000_000, 50, 300)
+    # ... but past 200,000 rows the 50 epochs grew the fit with the table for nothing: on a
+    # synthetic adult-like table of 400,000 rows at a 1% bound, 25 epochs against 50 gave
+    # 1,686,097 bytes against 1,685,762 (0.02% larger) in 130 s of fit against 243 s
+    # (benchmarks/RESULTS.md)
+    _auto_visits_cap = 10_000_000
 
     def _num_bins(self, table: EncodedTable) -> np.ndarray | None:
         if self.error_bound is None:
