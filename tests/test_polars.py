@@ -83,11 +83,13 @@ def test_multiple_imputations_of_a_polars_table_are_polars():
     assert all(isinstance(d, pl.DataFrame) and d.schema == df.schema for d in draws)
 
 
-def test_polars_dates_and_lists_are_refused_naming_the_column():
+def test_polars_dates_lists_and_lazy_frames_are_refused_with_the_fix():
     df = polars_table().with_columns(pl.date_range(pl.date(2020, 1, 1), pl.date(2020, 1, 1) + pl.duration(days=299),
                                                    eager=True).alias("when"))
     with pytest.raises(UnmodelledColumnError, match="'when'"):
         VAEImputer(**FAST).fit(df)
+    with pytest.raises(TypeError, match=r"LazyFrame.*X\.collect\(\)"):
+        VAEImputer(**FAST).fit(df.lazy())
     nested = polars_table().with_columns(pl.Series("pair", [[i, i + 1] for i in range(300)]))
     with pytest.raises(ValueError, match="'pair' holds values of type ndarray"):
         VAEImputer(**FAST).fit(nested)

@@ -21,6 +21,9 @@ def is_polars(X) -> bool:
 
 def as_pandas(X):
     """X as a pandas DataFrame if it is a polars one; anything else as it is."""
+    pl = sys.modules.get("polars")
+    if pl is not None and isinstance(X, pl.LazyFrame):
+        raise TypeError("X is a polars LazyFrame, a query rather than a table; pass X.collect()")
     if not is_polars(X):
         return X
     return pd.DataFrame({s.name: _series_to_pandas(s) for s in X.iter_columns()})
