@@ -36,6 +36,10 @@ _DRAW_SCALE_PARTICLES = 32
 class VAEImputer(TransformerMixin, TabularVAEBase):
     """Impute missing cells of numeric and categorical columns with a masked VAE (MIWAE).
 
+    Takes a pandas or polars DataFrame, or an array, and returns the same kind with the same
+    columns and dtypes (``set_output`` chooses another container); null, NaN, None and pd.NA
+    all mark missing cells.
+
     Parameters
     ----------
     missing_values : float, int, str, None or pd.NA, default=np.nan
