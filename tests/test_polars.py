@@ -14,21 +14,22 @@ from tests.impute.conftest import FAST, mixed_frame, punch
 pl = pytest.importorskip("polars")
 
 
+def _values(s: pd.Series) -> list:
+    """A pandas column's values as Python objects, None where missing: what pl.Series takes."""
+    return s.astype(object).where(s.notna(), None).to_list()
+
+
 def polars_table(n=300, seed=0):
     """The imputer tests' mixed table in polars' own dtypes, 20% of cells null."""
     holey = punch(mixed_frame(n, seed))
     return pl.DataFrame({
         "x": pl.Series(holey["x"].to_numpy(), nan_to_null=True),
         "y": pl.Series(holey["y"].astype("float32").to_numpy(), nan_to_null=True),
-        "count": pl.Series(holey["count"].astype(object).where(holey["count"].notna(), None).to_list(),
-                           dtype=pl.Int32),
-        "flag": pl.Series(holey["flag"].astype(object).where(holey["flag"].notna(), None).to_list(),
-                          dtype=pl.Boolean),
-        "group": pl.Series(holey["group"].astype(object).where(holey["group"].notna(), None).to_list(),
-                           dtype=pl.Enum(["low", "mid", "high"])),
-        "kind": pl.Series(holey["label"].astype(object).where(holey["label"].notna(), None).to_list(),
-                          dtype=pl.Categorical),
-        "label": holey["label"].astype(object).where(holey["label"].notna(), None).to_list(),
+        "count": pl.Series(_values(holey["count"]), dtype=pl.Int32),
+        "flag": pl.Series(_values(holey["flag"]), dtype=pl.Boolean),
+        "group": pl.Series(_values(holey["group"]), dtype=pl.Enum(["low", "mid", "high"])),
+        "kind": pl.Series(_values(holey["label"]), dtype=pl.Categorical),
+        "label": _values(holey["label"]),
     })
 
 
@@ -48,7 +49,7 @@ def test_polars_in_polars_out_with_its_dtypes_and_observed_cells():
 def test_polars_through_the_pandas_path_gives_the_same_imputations():
     """The conversion loses nothing the model sees: same fit, same values as pandas input."""
     holey = punch(mixed_frame())
-    df = pl.DataFrame({c: pl.Series(holey[c].astype(object).where(holey[c].notna(), None).to_list())
+    df = pl.DataFrame({c: pl.Series(_values(holey[c]))
                        for c in ["x", "y", "label"]})
     from_polars = VAEImputer(**FAST).fit_transform(df)
     from_pandas = VAEImputer(**FAST).fit_transform(holey[["x", "y", "label"]].reset_index(drop=True))
@@ -102,7 +103,7 @@ def test_compress_a_polars_table_with_passthrough(tmp_path):
     back = decompress(dest)
     assert list(back.columns) == df.columns
     assert back["id"].tolist() == df["id"].to_list()
-    assert back["group"].astype(object).where(back["group"].notna(), None).tolist() == df["group"].to_list()
+    assert _values(back["group"]) == df["group"].to_list()
     assert str(back["count"].dtype) == "Int32"
     x, seen = back["x"].to_numpy(), df["x"].is_not_null().to_numpy()
     assert np.isnan(x[~seen]).all()

@@ -81,13 +81,12 @@ def _series_to_polars(name: str, col: pd.Series):
     import polars as pl
 
     dtype = col.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        values = col.astype(object).where(col.notna(), None).to_list()
-        s = pl.Series(name, values)
-        return s.cast(pl.Categorical) if s.dtype == pl.String else s
-    numeric = pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-    if numeric and not col.isna().any():
-        return pl.Series(name, col.to_numpy(dtype=np.dtype(getattr(dtype, "numpy_dtype", dtype))))
-    if numeric and pd.api.types.is_float_dtype(dtype):
-        return pl.Series(name, col.to_numpy(dtype=np.float64, na_value=np.nan), nan_to_null=True)
-    return pl.Series(name, col.astype(object).where(col.notna(), None).to_list())
+    categorical = isinstance(dtype, pd.CategoricalDtype)  # bool categories count as bool dtype
+    if not categorical and (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+        if not col.isna().any():
+            return pl.Series(name, col.to_numpy(dtype=np.dtype(getattr(dtype, "numpy_dtype", dtype))))
+        if pd.api.types.is_float_dtype(dtype):
+            return pl.Series(name, col.to_numpy(dtype=np.float64, na_value=np.nan), nan_to_null=True)
+    # categories, text, and integers or booleans with missing cells: Python values, None missing
+    s = pl.Series(name, col.astype(object).where(col.notna(), None).to_list())
+    return s.cast(pl.Categorical) if categorical and s.dtype == pl.String else s
