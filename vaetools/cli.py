@@ -111,6 +111,11 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
     return CSVStyle(sep, ".")
 
 
+def _input_style(src: Path) -> CSVStyle | None:
+    """The style of an input CSV (``csv_style``); None for Parquet."""
+    return csv_style(src) if _format_of(src, "input") == "csv" else None
+
+
 def _mark_missing(df, tokens: list[str]):
     """Cells equal to one of ``tokens`` set missing: as text in text columns, as numbers in
     numeric columns where the token is one (-999), as read_csv's na_values does."""
@@ -175,8 +180,7 @@ def cmd_impute(args) -> int:
     check_destination(out, [src], args.overwrite)
     if args.save_model:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
-    # a CSV is read, and written back, in its own style (separator, decimal mark)
-    style = csv_style(src) if _format_of(src, "input") == "csv" else CSVStyle()
+    style = _input_style(src)  # a CSV is read, and written back, in its own style
     df = read_table(src, args.na_values, style)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
@@ -209,7 +213,7 @@ def cmd_impute(args) -> int:
         print(f"vaetools: drew {args.multiple} completed tables", file=sys.stderr)
     else:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
-    write_table(filled, out, args.overwrite, style=style)
+    write_table(filled, out, args.overwrite, style=style or CSVStyle())
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)
@@ -291,7 +295,7 @@ def cmd_compress(args) -> int:
     check_destination(out, [src], args.overwrite)
     if args.save_model:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
-    style = csv_style(src) if _format_of(src, "input") == "csv" else None
+    style = _input_style(src)  # kept in the file, for decompress to write the CSV back as it came
     df = read_table(src, args.na_values, style)
     unknown = [c for c in args.passthrough if c not in df.columns]
     if unknown:
@@ -371,13 +375,15 @@ def _decompressed_style(src: Path, sep: str | None, decimal: str | None) -> CSVS
 def cmd_info(args) -> int:
     from vaetools.compress import info
     from vaetools.compress.container import MAGIC
+    from vaetools.persist import ZIP_MAGIC
 
     path = Path(args.input)
     if not path.exists():
         raise CLIError(f"input {path} does not exist")
     with open(path, "rb") as fh:
-        if fh.read(len(MAGIC)) != MAGIC and path.suffix.lower() != ".vtz":
-            return _info_saved_model(path)
+        head = fh.read(len(MAGIC))
+    if head != MAGIC and path.suffix.lower() != ".vtz":
+        return _info_saved_model(path, zipped=head.startswith(ZIP_MAGIC))  # saved models are zips
     facts = info(args.input)
     b = facts["bytes"]
     print(f"{facts['path']}: .vtz format version {facts['format_version']}")
@@ -404,12 +410,11 @@ def cmd_info(args) -> int:
     return 0
 
 
-def _info_saved_model(path: Path) -> int:
-    """``info`` on a model saved with ``--save-model`` (any file that is not a .vtz)."""
-    from vaetools.persist import ZIP_MAGIC, describe_saved
+def _info_saved_model(path: Path, zipped: bool) -> int:
+    """``info`` on a model saved with ``--save-model`` (any file that is not a .vtz); ``zipped``:
+    whether it is a zip, whose reason for not being a model is worth saying."""
+    from vaetools.persist import describe_saved
 
-    with open(path, "rb") as fh:
-        zipped = fh.read(len(ZIP_MAGIC)) == ZIP_MAGIC  # as saved models are
     try:
         facts = describe_saved(path)
     except ValueError as exc:
