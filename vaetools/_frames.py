@@ -32,8 +32,8 @@ def as_pandas(X):
 def _series_to_pandas(s) -> pd.Series:
     """One column, nulls as pandas' missing values: integers and booleans in pandas' nullable
     dtypes (a null does not turn them into floats), Enum and Categorical as category, String as
-    text; Decimal as float64 (``to_polars`` casts it back). Dates and the rest keep NumPy's view,
-    which the estimators reject with advice."""
+    text; Decimal as float64 (``to_polars`` casts it back); a time-zone aware Datetime in its
+    zone (NumPy's view is UTC). Dates, durations and the rest keep NumPy's view."""
     import polars as pl
 
     dtype = s.dtype
@@ -54,6 +54,8 @@ def _series_to_pandas(s) -> pd.Series:
         return pd.Series(pd.Categorical(text.to_list(), categories=categories))
     if dtype == pl.String:
         return pd.Series(np.array(s.to_list(), dtype=object))
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        return pd.Series(s.to_numpy()).dt.tz_localize("UTC").dt.tz_convert(dtype.time_zone)
     return pd.Series(s.to_numpy())
 
 
@@ -82,6 +84,8 @@ def _series_to_polars(name: str, col: pd.Series):
 
     dtype = col.dtype
     categorical = isinstance(dtype, pd.CategoricalDtype)  # bool categories count as bool dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return _time_to_polars(name, col)
     if not categorical and (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
         if not col.isna().any():
             return pl.Series(name, col.to_numpy(dtype=np.dtype(getattr(dtype, "numpy_dtype", dtype))))
@@ -90,3 +94,17 @@ def _series_to_polars(name: str, col: pd.Series):
     # categories, text, and integers or booleans with missing cells: Python values, None missing
     s = pl.Series(name, col.astype(object).where(col.notna(), None).to_list())
     return s.cast(pl.Categorical) if categorical and s.dtype == pl.String else s
+
+
+def _time_to_polars(name: str, col: pd.Series):
+    """Dates and durations through NumPy (NaT is null there), in a unit polars takes; a time
+    zone travels as UTC and is put back."""
+    import polars as pl
+
+    zone = getattr(col.dtype, "tz", None)
+    if zone is not None:
+        col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+    if col.dt.unit == "s":
+        col = col.dt.as_unit("ms")
+    s = pl.Series(name, col.to_numpy())
+    return s if zone is None else s.dt.replace_time_zone("UTC").dt.convert_time_zone(str(zone))

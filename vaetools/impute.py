@@ -38,7 +38,9 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
 
     Takes a pandas or polars DataFrame, or an array, and returns the same kind with the same
     columns and dtypes (``set_output`` chooses another container); null, NaN, None and pd.NA
-    all mark missing cells.
+    all mark missing cells. Numbers, categories, text with few values, booleans, dates,
+    timestamps (time zones kept) and durations are imputed; dates come back in whole steps of
+    their column's resolution (days for a date-only column).
 
     Parameters
     ----------
@@ -84,7 +86,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         imputed better than stopping on a held-out share (e.g. wine_quality_red RMSE 0.750 vs
         0.785), at the price of no early exit.
     column_types : dict or None, default=None
-        Forces kinds by column name: "continuous", "integer", "binary" or "categorical".
+        Forces kinds by column name: "continuous", "integer", "binary" or "categorical". Dates
+        and durations are "integer" (whole steps of their resolution) or "continuous".
     max_categories : int, default=100
         A text column with more distinct values is rejected as an ID or free text.
     add_indicator : bool, default=False
@@ -110,6 +113,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
 
     _zero_masses = True
     _linear_skip = True
+    _model_times = True
     # max_epochs="auto": about 384,000 row visits within [20, 400] epochs. With the batch and
     # step size of ``_batch_rows`` and ``_peak_learning_rate`` this imputed as well as the
     # previous plan (6,000 steps of 64 rows at 3e-3, at most 2M visits; 18 of 24 benchmark
@@ -234,8 +238,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             if self.keep_empty_features:
                 for j in np.flatnonzero(self.empty_features_):  # all missing: filled with 0
                     col = out.iloc[:, j]
-                    numeric = pd.api.types.is_numeric_dtype(col.dtype)
-                    out.isetitem(j, col.fillna(0) if numeric else col.astype(np.float64).fillna(0.0))
+                    numeric = pd.api.types.is_numeric_dtype(col.dtype)  # else text or dates: floats
+                    out.isetitem(j, col.fillna(0) if numeric else pd.Series(0.0, index=col.index))
             else:
                 out = out.iloc[:, kept]
         if self.add_indicator:

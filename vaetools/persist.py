@@ -13,6 +13,7 @@ import torch
 
 from vaetools._files import write_atomically
 from vaetools.tabular import ColumnSpec, TableEncoder, labels
+from vaetools.tabular.times import step_name
 
 FORMAT = "vaetools.estimator"
 # 2: ColumnSpec.zero_mass (version 1 files read as without it); 3: the model's linear paths
@@ -21,8 +22,11 @@ FORMAT = "vaetools.estimator"
 # own fitted state (``_saved_state``), VAECompressor, dict parameters as [key, value] pairs;
 # 5: column names and categories that JSON has no value for (tuples, Periods, Intervals, ...)
 # as ``tabular.labels`` writes them, ColumnSpec.ordered; 6: the imputer's draw scale (weight
-# "draw_scale_log_factor", MaskedVAE.add_draw_scale; older files draw with the decoder's scale)
-VERSION = 6
+# "draw_scale_log_factor", MaskedVAE.add_draw_scale; older files draw with the decoder's scale);
+# 7: dates and durations (ColumnSpec.extra["time"], ``tabular.times``), which a reader of 6
+# would take for numbers. A file without them is written as 6, which older vaetools read
+VERSION = 7
+_VERSION_WITHOUT_TIMES = 6
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -59,7 +63,8 @@ def save_estimator(est, path, overwrite: bool = False) -> None:
     path = Path(path)
     try:
         meta = {
-            "format": FORMAT, "version": VERSION, "class": type(est).__name__,
+            "format": FORMAT, "class": type(est).__name__,
+            "version": VERSION if any("time" in s.extra for s in est.schema_) else _VERSION_WITHOUT_TIMES,
             "params": _jsonable_params(est),
             "schema": [s.to_dict() for s in est.schema_],
             "fit_columns": [labels.to_json(c) for c in est.fit_columns_],
@@ -116,6 +121,9 @@ def describe_saved(path) -> dict:
     return {
         "path": str(path), "class": meta["class"], "version": meta["version"],
         "columns": [(labels.from_json(d["name"]), d["kind"]) for d in meta["schema"]],
+        # dates and durations: what the kind counts (``tabular.times``)
+        "times": {labels.from_json(d["name"]): step_name(d["extra"]["time"])
+                  for d in meta["schema"] if "time" in d.get("extra", {})},
         "dropped_empty": [labels.from_json(c) for c, e in zip(meta["fit_columns"], meta["empty_features"]) if e],
         "params": {k: _unpairs(v) for k, v in meta["params"].items()},
         "epochs": len(history), "final_loss": history[-1]["loss"] if history else None,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import ColumnSpec
+from . import times
+from .schema import ColumnSpec, column_numbers
 
 NUMERIC_KINDS = ("continuous", "integer")
 
@@ -75,8 +76,8 @@ class TableEncoder:
     def fit(self, df: pd.DataFrame) -> "TableEncoder":
         for j in self.num_cols:
             spec = self.specs[j]
-            col = df.iloc[:, j]
-            values = col[col.notna()].to_numpy(dtype=np.float64)
+            values = column_numbers(df.iloc[:, j], spec)
+            values = values[~np.isnan(values)]
             if spec.zero_mass:  # the scaler describes the values where nonzero
                 values = values[values != 0]
             spec.mean, spec.std = _stable_mean_std(self._forward_transform(values, spec))
@@ -151,14 +152,20 @@ class TableEncoder:
     def numeric_values(self, df: pd.DataFrame) -> np.ndarray:
         """The numeric columns of ``df`` as float64, NaN where missing, (n, n_num): in one
         conversion when every one has a numeric dtype (per-column pandas calls were most of a
-        small table's transform time), else column by column, naming one that holds text."""
+        small table's transform time), else column by column (dates and durations in their
+        modelled units), naming one that holds text."""
         if not self.num_cols:
             return np.zeros((len(df), 0))
         block = df.iloc[:, self.num_cols]
-        if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes):
+        if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes) and \
+                not any("time" in self.specs[j].extra for j in self.num_cols):
             return block.to_numpy(dtype=np.float64, na_value=np.nan)
         out = np.empty((len(df), len(self.num_cols)))
         for k, j in enumerate(self.num_cols):
+            col = df.iloc[:, j]
+            if times.is_time(col.dtype) or "time" in self.specs[j].extra:
+                out[:, k] = column_numbers(col, self.specs[j])
+                continue
             try:
                 out[:, k] = pd.to_numeric(df.iloc[:, j], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
             except (ValueError, TypeError) as exc:
@@ -236,7 +243,7 @@ class TableEncoder:
             if dtypes.iloc[j] == np.float64:
                 floats.append((j, rows, values))
             else:
-                out.iloc[rows, j] = self._cast_like(out.iloc[:, j], values)
+                out.iloc[rows, j] = self._cast_like(out.iloc[:, j], values, spec)
         if floats:
             cols = [j for j, _, _ in floats]
             block = out.iloc[:, cols].to_numpy(dtype=np.float64, copy=True)
@@ -246,8 +253,10 @@ class TableEncoder:
         return out
 
     @staticmethod
-    def _cast_like(col: pd.Series, values: np.ndarray):
+    def _cast_like(col: pd.Series, values: np.ndarray, spec: ColumnSpec):
         dtype = col.dtype
+        if "time" in spec.extra:  # steps since the origin, back to dates or durations
+            return times.from_units(values, spec.extra["time"], dtype).array
         if pd.api.types.is_integer_dtype(dtype):  # rounded: a column declared continuous holds fractions
             return np.rint(np.asarray(values, dtype=np.float64)).astype(np.int64)
         if pd.api.types.is_float_dtype(dtype):

@@ -2,10 +2,12 @@
 
 Kinds: ``continuous`` (floats), ``integer`` (integer-valued numbers: imputations are rounded and
 the dtype kept), ``binary`` (two values, modelled as Bernoulli) and ``categorical`` (softmax).
+Dates and durations are integer columns counted in steps of their resolution (``times``).
 """
 
 from __future__ import annotations
 
+import datetime
 import shlex
 import warnings
 from collections.abc import Hashable
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import labels
+from .times import check_like_fit, describe, is_time, to_units
 
 KINDS = ("continuous", "integer", "binary", "categorical")
 
@@ -109,24 +112,46 @@ def _warn_placeholders(obs: pd.Series, name) -> None:
 class UnmodelledColumnError(ValueError):
     """A column no kind fits (an ID, free text, dates, durations): ``reason`` says why and
     ``column`` names it, so that each caller can say how to keep it (the compressor: store it
-    as it is; the command line: its flags); the message adds ``advice`` for pandas users."""
+    as it is; the command line: its flags); the message adds ``advice`` for pandas users.
+    ``dates``: the column holds dates written as text, which parsed would be modelled."""
 
-    def __init__(self, reason: str, column=None, advice: str = ""):
+    def __init__(self, reason: str, column=None, advice: str = "", dates: bool = False):
         super().__init__(f"{reason}; {advice}" if advice else reason)
-        self.reason, self.column, self.advice = reason, column, advice
+        self.reason, self.column, self.advice, self.dates = reason, column, advice, dates
 
 
-def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
+# a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131
+_DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)\b"
+
+
+def _date_text_example(obs: pd.Series, sample: int = 200):
+    """One value of a text column that holds dates (dates or timestamps as text, or Python date
+    objects), else None: such a column has too many values to be categories, and parsed it would
+    be modelled as dates."""
+    head = obs.iloc[:sample]
+    if head.map(lambda v: isinstance(v, (datetime.date, np.datetime64))).all():
+        return str(head.iloc[0])
+    text = head.astype(str)
+    if not text.str.match(_DATE_TEXT).mean() >= 0.9:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    return text.iloc[0] if parsed.notna().mean() >= 0.9 else None
+
+
+def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool) -> None:
     """Dtypes no kind fits: as categories a date column would be refused as an ID (or imputed
-    only with dates already seen), and complex numbers would lose their imaginary part."""
+    only with dates already seen), and complex numbers would lose their imaginary part. Dates
+    and durations are modelled as numbers (``times``) where the caller can give them back."""
     t, col = s.dtype, _describe(name)
-    if pd.api.types.is_datetime64_any_dtype(t):
+    if pd.api.types.is_datetime64_any_dtype(t) and not times:
         raise UnmodelledColumnError(
-            f"{col} holds dates and times ({t}), which vaetools does not model", name,
+            f"{col} holds dates and times ({t}), which vaetools does not model here", name,
             f"pass it as numbers, e.g. days since its first date: (df[{name!r}] - df[{name!r}].min()).dt.days, "
             f"as text with df[{name!r}].astype(str) to model it as categories, or drop it")
-    if pd.api.types.is_timedelta64_dtype(t):
-        raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model", name,
+    if pd.api.types.is_timedelta64_dtype(t) and not times:
+        raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model here", name,
                                     f"pass them as numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column")
     if pd.api.types.is_complex_dtype(t):
         raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
@@ -139,15 +164,18 @@ def _refuse_unmodelled_dtype(s: pd.Series, name) -> None:
                              f"(pd.DataFrame(df[{name!r}].tolist())) or drop the column")
 
 
-def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> ColumnSpec:
-    """Schema of one column; ``kind`` forces the kind when given."""
+def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, times: bool = True) -> ColumnSpec:
+    """Schema of one column; ``kind`` forces the kind when given. ``times``: model dates and
+    durations as numbers (``vaetools.tabular.times``) rather than refuse them."""
     dtype = str(s.dtype)
     obs = s.dropna()
     is_bool = pd.api.types.is_bool_dtype(s.dtype)
     is_numeric = pd.api.types.is_numeric_dtype(s.dtype) and not is_bool
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
-    _refuse_unmodelled_dtype(s, name)
+    _refuse_unmodelled_dtype(s, name, times)
+    if is_time(s.dtype):
+        return _time_column(s, name, kind, dtype)
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
@@ -192,6 +220,12 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
         if kind == "categorical" and len(cats) > max_categories:
+            example = _date_text_example(obs)
+            if example is not None:
+                raise UnmodelledColumnError(
+                    f"{_describe(name)} holds dates written as text (e.g. {example!r})", name,
+                    f"parse them with pd.to_datetime(df[{name!r}]): VAEImputer models dates and durations; "
+                    f"or drop the column", dates=True)
             raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
                 f"{max_categories}: it looks like an ID or free text, which a VAE cannot model", name,
@@ -214,6 +248,34 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int) -> C
     return spec
 
 
+def _time_column(s: pd.Series, name, kind: str | None, dtype: str) -> ColumnSpec:
+    """Dates and durations: whole steps of their resolution, an integer column unless declared
+    continuous (then imputations keep fractions of a step, down to the dtype's tick)."""
+    if kind not in (None, "integer", "continuous"):
+        raise ValueError(f"column_types[{name!r}] = {kind!r}, but {_describe(name)} holds {dtype}, modelled as "
+                         f"numbers; to model it as categories pass it as text (df[{name!r}].astype(str))")
+    time = describe(s)
+    spec = ColumnSpec(name=name, kind=kind or "integer", dtype=dtype, extra={"time": time})
+    values = to_units(s, time)
+    values = values[~np.isnan(values)]
+    if values.size:
+        spec.lower, spec.upper = float(values.min()), float(values.max())
+        if time["kind"] == "duration" and spec.lower >= 0 and _right_skewed(values):
+            spec.transform = "log1p"  # waiting times, lengths of stay: long right tails
+    return spec
+
+
+def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    """A numeric column's values as float64, NaN where missing: dates and durations in their
+    modelled units."""
+    time = spec.extra.get("time")
+    if time is not None:
+        check_like_fit(s.dtype, time, spec.name)
+        return to_units(s, time)
+    check_like_fit(s.dtype, None, spec.name)
+    return s.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _right_skewed(values: np.ndarray) -> bool:
     if values.size <= 10 or values.std() == 0:
         return False
@@ -229,9 +291,10 @@ def mark_zero_masses(specs: list[ColumnSpec], df: pd.DataFrame, min_share: float
     0.716, adult 0.918 -> 0.883).
     The skew decision is then made on the nonzero values alone."""
     for j, spec in enumerate(specs):
-        if spec.kind not in ("continuous", "integer"):
-            continue
-        values = df.iloc[:, j].dropna().to_numpy(dtype=np.float64)
+        if spec.kind not in ("continuous", "integer") or spec.extra.get("time", {}).get("kind") == "datetime":
+            continue  # a date's 0 is only its column's first date
+        values = column_numbers(df.iloc[:, j], spec)
+        values = values[~np.isnan(values)]
         nonzero = values[values != 0]
         if values.size and (values.size - nonzero.size) >= min_share * values.size and nonzero.size >= 20:
             spec.zero_mass = True
@@ -239,11 +302,12 @@ def mark_zero_masses(specs: list[ColumnSpec], df: pd.DataFrame, min_share: float
 
 
 def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
-                 max_categories: int = 100) -> list[ColumnSpec]:
-    """One ColumnSpec per column of ``df``; ``column_types`` maps names to forced kinds."""
+                 max_categories: int = 100, times: bool = True) -> list[ColumnSpec]:
+    """One ColumnSpec per column of ``df``; ``column_types`` maps names to forced kinds;
+    ``times`` as in ``infer_column``."""
     column_types = dict(column_types or {})
     unknown = [c for c in column_types if c not in df.columns]
     if unknown:
         raise ValueError(f"column_types names columns that are not in the data: {unknown}")
-    return [infer_column(df.iloc[:, j], name, column_types.get(name), max_categories)
+    return [infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, times)
             for j, name in enumerate(df.columns)]

@@ -1,0 +1,112 @@
+"""Dates, timestamps and durations: imputed as such, in their own dtype, resolution and zone."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaetools import VAEImputer
+from vaetools.persist import describe_saved
+from vaetools.tabular.schema import UnmodelledColumnError
+
+from .conftest import FAST
+
+
+def dated(n=400, seed=0):
+    """A table where every time column follows ``x``: each is predictable from the others."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 1000, n)
+    seconds = days * 86_400 + rng.integers(0, 86_400, n)
+    return pd.DataFrame({
+        "x": days / 100 + rng.normal(0, 0.2, n),
+        "day": (pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D")).astype("datetime64[s]"),
+        "stamp": (pd.Timestamp("2020-01-01") + pd.to_timedelta(seconds, unit="s")).tz_localize(
+            "Europe/Paris", nonexistent="shift_forward", ambiguous=False),
+        "wait": pd.to_timedelta(np.round(days / 10 + rng.exponential(5, n)), unit="min"),
+    })
+
+
+def hide(df, rate=0.3, seed=1, keep=("x",)):
+    rng = np.random.default_rng(seed)
+    hidden = pd.DataFrame(rng.random(df.shape) < rate, index=df.index, columns=df.columns)
+    hidden[list(keep)] = False
+    return df.mask(hidden), hidden
+
+
+def test_dates_times_and_durations_are_imputed_in_their_dtypes():
+    truth = dated()
+    X, hidden = hide(truth)
+    out = VAEImputer(**FAST).fit_transform(X)
+    assert out.dtypes.equals(X.dtypes)  # datetime64[s], the time zone, timedelta64
+    assert not out.isna().any().any()
+    for c in X.columns:  # observed cells come back as they were
+        pd.testing.assert_series_equal(out[c][~hidden[c]], X[c][~hidden[c]])
+    day = out["day"][hidden["day"]]
+    assert (day == day.dt.normalize()).all()  # a date-only column gets dates, not times of day
+    assert ((day >= truth["day"].min()) & (day <= truth["day"].max())).all()
+    assert (out["wait"][hidden["wait"]] % pd.Timedelta(minutes=1) == pd.Timedelta(0)).all()
+    # the model uses what the other columns say: days away, where the column's median is months away
+    for c in ("day", "stamp"):
+        error = (out[c] - truth[c])[hidden[c]].abs().mean()
+        baseline = (X[c].median() - truth[c])[hidden[c]].abs().mean()
+        assert error < baseline / 5, (c, error, baseline)
+
+
+def test_saved_imputer_gives_the_same_dates(tmp_path):
+    X, _ = hide(dated(200))
+    imp = VAEImputer(**FAST).fit(X)
+    imp.save(tmp_path / "m.vtm")
+    pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "m.vtm").transform(X), imp.transform(X))
+    # a vaetools that would read dates as numbers refuses the file; one without dates it still reads
+    assert describe_saved(tmp_path / "m.vtm")["version"] == 7
+    VAEImputer(**FAST).fit(X[["x"]].assign(y=X["x"] * 2)).save(tmp_path / "plain.vtm")
+    assert describe_saved(tmp_path / "plain.vtm")["version"] == 6
+    assert describe_saved(tmp_path / "m.vtm")["times"] == {
+        "day": "dates and times in steps of a day", "stamp": "dates and times in steps of a second (Europe/Paris "
+        "wall clock)", "wait": "durations in steps of a minute"}
+    drawn = imp.multiple_imputations(X, m=2, random_state=0)
+    assert all(t.dtypes.equals(X.dtypes) and not t.isna().any().any() for t in drawn)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda X: X.assign(day=1.0), r"'day' held dates and times at fit but now holds numbers"),
+    (lambda X: X.assign(x=X["day"]), r"'x' held numbers or categories at fit but now holds dates"),
+    (lambda X: X.assign(wait=X["day"]), r"'wait' held durations at fit but now holds dates"),
+    (lambda X: X.assign(stamp=X["stamp"].dt.tz_localize(None)), r"'stamp' was in time zone Europe/Paris at fit"),
+])
+def test_a_time_column_that_changed_kind_is_refused(change, message):
+    # numbers where dates were would be read as nanoseconds since 1970: silently wrong
+    X, _ = hide(dated(200))
+    imp = VAEImputer(**FAST).fit(X)
+    with pytest.raises(ValueError, match=message):
+        imp.transform(change(X))
+
+
+def test_another_time_zone_at_transform_is_the_same_instants():
+    X, _ = hide(dated(200))
+    imp = VAEImputer(**FAST).fit(X)
+    utc = imp.transform(X.assign(stamp=X["stamp"].dt.tz_convert("UTC")))
+    assert str(utc["stamp"].dtype.tz) == "UTC"
+    pd.testing.assert_series_equal(utc["stamp"].dt.tz_convert("Europe/Paris"), imp.transform(X)["stamp"])
+
+
+def test_dates_as_text_or_as_categories_get_the_fix():
+    X, _ = hide(dated(300))
+    text = X.assign(day=X["day"].dt.strftime("%d/%m/%Y"))
+    with pytest.raises(UnmodelledColumnError, match=r"'day' holds dates written as text.*pd\.to_datetime") as info:
+        VAEImputer(**FAST).fit(text)
+    assert info.value.dates and info.value.column == "day"
+    with pytest.raises(ValueError, match=r"column_types\['day'\] = 'categorical'.*astype\(str\)"):
+        VAEImputer(**FAST, column_types={"day": "categorical"}).fit(X)
+
+
+def test_an_all_missing_date_column_is_dropped_or_kept_as_zeros():
+    X, _ = hide(dated(200))
+    X["never"] = pd.Series(pd.NaT, index=X.index, dtype="datetime64[ns]")
+    with pytest.warns(UserWarning, match="Skipping features"):
+        assert "never" not in VAEImputer(**FAST).fit_transform(X).columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = VAEImputer(**FAST, keep_empty_features=True).fit_transform(X)
+    assert (kept["never"] == 0.0).all()  # as an all-missing text column is kept

@@ -1,0 +1,108 @@
+"""Date-time and duration columns as numbers the model can take, and imputed numbers back.
+
+A column of dates is modelled as an integer column: whole steps of its finest resolution (days,
+hours, minutes, seconds, ...) since its earliest observed value, so that an imputed date of a
+date-only column is a date, not a date at 07:13:22.5. Durations count from zero, where a spike
+(many zero durations) and right skew mean something. A time-zone aware column is modelled on its
+wall-clock times in the zone it had at fit, so that local midnights stay midnights; imputed times
+that fall in a daylight-saving gap move forward, and those in a repeated hour take standard time.
+
+The description is a small JSON-able dict kept in ``ColumnSpec.extra["time"]``:
+``{"kind": "datetime" or "duration", "unit": the dtype's tick ("s", "ms", "us" or "ns"),
+"step": ticks per modelled unit, "origin": ticks of the modelled 0, "tz": the time zone or None}``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_NS_PER_TICK = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+# resolutions tried, coarsest first, in nanoseconds: day, hour, minute, second, ms, us, ns
+_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+
+
+_STEP_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute", 10**9: "second",
+               10**6: "millisecond", 10**3: "microsecond", 1: "nanosecond"}
+
+
+def step_name(time: dict) -> str:
+    """The modelled step in words, for people: "dates in steps of a day"."""
+    what = {"datetime": "dates and times", "duration": "durations"}[time["kind"]]
+    zone = f" ({time['tz']} wall clock)" if time.get("tz") else ""
+    return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}"
+
+
+def is_time(dtype) -> bool:
+    """Dates and times (naive or time-zone aware) or durations."""
+    return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+
+
+def _kind(dtype) -> str:
+    return "duration" if pd.api.types.is_timedelta64_dtype(dtype) else "datetime"
+
+
+def _zone(dtype) -> str | None:
+    tz = getattr(dtype, "tz", None)
+    return None if tz is None else str(tz)
+
+
+def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer ticks of the column's unit (wall-clock time where it has a time zone) and
+    whether each cell is observed."""
+    if getattr(s.dtype, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    return np.asarray(s.array.asi8), s.notna().to_numpy()
+
+
+def describe(s: pd.Series) -> dict:
+    """The time description of column ``s`` (see the module docstring), from its observed cells."""
+    unit = s.dt.unit
+    ticks, observed = _wall_ticks(s)
+    ticks = ticks[observed]
+    step = 1
+    for ns in _STEPS_NS:
+        if ns % _NS_PER_TICK[unit] == 0 and np.all(np.mod(ticks, ns // _NS_PER_TICK[unit]) == 0):
+            step = ns // _NS_PER_TICK[unit]
+            break
+    kind = _kind(s.dtype)
+    origin = 0 if kind == "duration" or ticks.size == 0 else int(ticks.min())
+    return {"kind": kind, "unit": unit, "step": int(step), "origin": origin, "tz": _zone(s.dtype)}
+
+
+def check_like_fit(dtype, time: dict | None, name) -> None:
+    """Refuse a column whose kind of values differs from fit's: dates where there were numbers
+    would be read as nanoseconds, numbers where there were dates as nonsense."""
+    now = _kind(dtype) if is_time(dtype) else None
+    then = None if time is None else time["kind"]
+    if now != then:
+        what = {None: "numbers or categories", "datetime": "dates and times", "duration": "durations"}
+        raise ValueError(f"column {name!r} held {what[then]} at fit but now holds {what[now]} ({dtype}); "
+                         "pass it as it was at fit, or refit")
+    if then == "datetime" and (time["tz"] is None) != (_zone(dtype) is None):
+        raise ValueError(f"column {name!r} was {'naive' if time['tz'] is None else 'in time zone ' + time['tz']} "
+                         f"at fit but is {dtype} now; convert it with .dt.tz_localize or .dt.tz_convert")
+
+
+def to_units(s: pd.Series, time: dict) -> np.ndarray:
+    """Column ``s`` (checked with ``check_like_fit``) in modelled units, float64, NaN where
+    missing."""
+    if time["tz"] is not None:
+        s = s.dt.tz_convert(time["tz"])
+    ticks, observed = _wall_ticks(s.dt.as_unit(time["unit"]))
+    values = (ticks.astype(np.float64) - float(time["origin"])) / time["step"]
+    values[~observed] = np.nan
+    return values
+
+
+def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
+    """Modelled units back to the column's ``dtype``, rounded to whole ticks."""
+    ticks = np.rint(np.asarray(values, dtype=np.float64) * time["step"]).astype(np.int64) + int(time["origin"])
+    unit = time["unit"]
+    if time["kind"] == "duration":
+        return pd.Series(ticks.astype(f"timedelta64[{unit}]")).astype(dtype)
+    out = pd.Series(ticks.astype(f"datetime64[{unit}]"))
+    if time["tz"] is not None:
+        out = out.dt.tz_localize(time["tz"], ambiguous=np.zeros(len(out), dtype=bool),
+                                 nonexistent="shift_forward")
+    return out.astype(dtype)
