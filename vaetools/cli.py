@@ -182,6 +182,7 @@ def cmd_impute(args) -> int:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
     style = _input_style(src)  # a CSV is read, and written back, in its own style
     df = read_table(src, args.na_values, style)
+    date_formats = _parse_dates(df, args.dates, src)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -206,13 +207,16 @@ def cmd_impute(args) -> int:
         try:
             imputer.fit(data)
         except UnmodelledColumnError as exc:
-            raise CLIError(f"{exc.reason}; to pass it through untouched, add --drop {exc.column}") from None
+            dates = f"to impute them as dates, add --dates {exc.column}; " if exc.dates else ""
+            raise CLIError(f"{exc.reason}; {dates}to pass it through untouched, add --drop {exc.column}") from None
     if args.multiple:
         tables = imputer.multiple_imputations(data, m=args.multiple, random_state=args.seed)
         filled = _stacked(df, [_with_dropped(t, df, args.drop) for t in tables])
         print(f"vaetools: drew {args.multiple} completed tables", file=sys.stderr)
     else:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
+    if _format_of(out, "output") == "csv":  # dates as they came; Parquet keeps them typed
+        filled = filled.assign(**{c: filled[c].dt.strftime(f) for c, f in date_formats.items()})
     write_table(filled, out, args.overwrite, style=style or CSVStyle())
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
@@ -231,6 +235,39 @@ def _with_dropped(filled, df, drop: list):
     for c in drop:
         filled.insert(df.columns.get_loc(c), c, df[c])
     return filled
+
+
+def _parse_dates(df, columns: list, src: Path) -> dict:
+    """The columns ``--dates`` names, read as dates in place, each in the format of its first
+    value (month first where that reads every value, else day first); returns those formats,
+    to write the dates back as they came. Columns already typed (Parquet) are left as they are."""
+    import pandas as pd
+    from pandas.tseries.api import guess_datetime_format
+
+    from vaetools.tabular.times import is_time
+
+    formats = {}
+    for c in columns:
+        if c not in df.columns:
+            raise CLIError(f"--dates names a column not in {src}: {c!r}")
+        col = df[c]
+        if is_time(col.dtype) or not col.notna().any():
+            continue
+        first = str(col.dropna().iloc[0])
+        for dayfirst in (False, True):
+            fmt = guess_datetime_format(first, dayfirst=dayfirst)
+            if fmt is None:
+                continue
+            try:
+                df[c] = pd.to_datetime(col, format=fmt)
+            except (ValueError, TypeError):
+                continue
+            formats[c] = fmt
+            break
+        else:
+            raise CLIError(f"--dates: column {c!r} of {src} does not read as dates in one format (its first "
+                           f"value is {first!r}); write them as YYYY-MM-DD, or leave the column out of --dates")
+    return formats
 
 
 def _stacked(df, tables: list):
@@ -427,7 +464,7 @@ def _info_saved_model(path: Path, zipped: bool) -> int:
         kinds[kind] = kinds.get(kind, 0) + 1
     print(f"columns {len(facts['columns'])}: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     for name, kind in facts["columns"]:
-        print(f"  {str(name):24s} {kind}")
+        print(f"  {str(name):24s} {kind}" + (f": {facts['times'][name]}" if name in facts["times"] else ""))
     if facts["dropped_empty"]:
         print(f"columns with no observed value at fit, dropped from the output: {facts['dropped_empty']}")
     print(f"model: latent size {p.get('latent_dim')}, hidden {p.get('hidden_sizes')}, likelihood "
@@ -474,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="columns to pass through untouched (IDs, free text)")
     p.add_argument("--column-types", metavar="COL=KIND,...",
                    help="force column kinds: continuous, integer, binary or categorical (zip=categorical)")
+    p.add_argument("--dates", nargs="+", default=[], metavar="COL",
+                   help="columns of dates or timestamps written as text, to impute as dates; a CSV gets "
+                        "them back in the format of each column's first value")
     p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,

@@ -135,6 +135,9 @@ def test_output_that_appears_during_the_fit_is_kept(tmp_path, table, capsys, mon
     (["impute", "{src}", "-o", "out.xlsx"], "unknown extension"),
     (["impute", "{src}", "-o", "{tmp}/out.csv"], "'id' has 200 distinct values"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "nope"], "--drop names columns"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--dates", "nope"], "--dates names a column"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--dates", "kind"],
+     "--dates: column 'kind' of {src} does not read as dates"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--column-types", "a=text"], "kind one of"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--column-types", "nope=integer"],
      "column_types names columns that are not in the data"),
@@ -144,7 +147,26 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, table, capsys, args, m
     argv = [a.format(src=src, tmp=tmp_path) for a in args] + FAST
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert message.format(src=src) in err and "Traceback" not in err
+
+
+def test_dates_written_as_text_are_imputed_as_dates_and_written_back_as_they_came(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    days = rng.integers(0, 900, 300)
+    when = (pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D")).strftime("%d/%m/%Y")
+    df = pd.DataFrame({"x": days / 100 + rng.normal(0, 0.2, 300), "when": when})
+    df.loc[rng.random(300) < 0.3, "when"] = None
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    df.to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(out), *FAST]) == 2  # too many values to be categories
+    assert "'when' holds dates written as text (e.g. '" in capsys.readouterr().err  # and says how
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", *FAST]) == 0
+    got = pd.read_csv(out, dtype=str)
+    observed = df["when"].notna()
+    assert (got["when"][observed] == df["when"][observed]).all()  # day first, as in the input
+    imputed = pd.to_datetime(got["when"][~observed], format="%d/%m/%Y")  # every one a date in that format
+    truth = pd.Timestamp("2020-01-01") + pd.to_timedelta(days[~observed], unit="D")
+    assert (imputed - truth).abs().mean() < pd.Timedelta(days=60)  # the column's median: ~225 days off
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])
