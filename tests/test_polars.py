@@ -133,3 +133,16 @@ def test_compress_a_polars_table_with_passthrough(tmp_path):
     assert np.abs(x[seen] - df["x"].to_numpy()[seen]).max() <= 0.01 * rng * (1 + 1e-9)
     codes = VAECompressor(max_epochs=2, random_state=0).fit(df.drop("id")).transform(df.drop("id"))
     assert codes.shape == (300, 8)
+
+
+def test_compressor_fitted_on_polars_decodes_and_samples_polars(tmp_path):
+    df = polars_table().drop("kind")
+    comp = VAECompressor(max_epochs=5, random_state=0).fit(df)
+    for out in (comp.inverse_transform(comp.transform(df)), comp.sample(7, random_state=0)):
+        assert isinstance(out, pl.DataFrame) and out.columns == df.columns
+        assert out["count"].dtype == pl.Int32 and out["flag"].dtype == pl.Boolean
+        assert set(out["group"].drop_nulls().cast(pl.String)) <= {"low", "mid", "high"}
+    comp.save(tmp_path / "c.vtm")
+    assert isinstance(VAECompressor.load(tmp_path / "c.vtm").sample(3, random_state=0), pl.DataFrame)
+    assert isinstance(VAECompressor(max_epochs=1).fit(mixed_frame()).sample(2),
+                      pd.DataFrame)

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools._files import exists_error
-from vaetools._frames import as_pandas
+from vaetools._frames import as_pandas, is_polars, to_polars
 from vaetools.model import MaskedVAE
 from vaetools.tabular import labels
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
@@ -134,6 +134,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             ) from None
 
     def _fit(self, X):
+        self.input_was_polars_ = is_polars(X)
         X = as_pandas(X)
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X, frame)
@@ -298,17 +299,23 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         Z = np.asarray(X, dtype=np.float64)
         if Z.ndim != 2 or Z.shape[1] != self.latent_dim:
             raise ValueError(f"inverse_transform expects codes of shape (n_rows, {self.latent_dim}), got {Z.shape}")
-        frame = self._decode(Z)
-        return frame if self.input_was_frame_ else frame.to_numpy()
+        return self._as_fit_kind(self._decode(Z), arrays=True)
 
-    def sample(self, n_samples: int = 1, random_state=None) -> pd.DataFrame:
-        """New synthetic rows: latent draws from the prior through the decoder's likelihoods."""
+    def _as_fit_kind(self, frame: pd.DataFrame, arrays: bool):
+        """A decoded table as the fit's input was: polars, pandas, or (``arrays``) an array."""
+        if self.input_was_polars_:
+            return to_polars(frame)
+        return frame if self.input_was_frame_ or not arrays else frame.to_numpy()
+
+    def sample(self, n_samples: int = 1, random_state=None):
+        """New synthetic rows: latent draws from the prior through the decoder's likelihoods; a
+        DataFrame (polars where the fit's input was)."""
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be an int >= 1, got {n_samples!r}")
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
         z = self.latent_mean_ + self.latent_std_ * np.random.default_rng(seed).standard_normal((n_samples, self.latent_dim))
-        return self._decode(z, sample=True, generator=seed + 1)
+        return self._as_fit_kind(self._decode(z, sample=True, generator=seed + 1), arrays=False)
 
     def reconstruction_error(self, X) -> dict:
         """RMSE over observed numeric cells (standardized units) and accuracy over observed
@@ -376,6 +383,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     def _saved_state(self) -> dict:
         return {"autoregressive": bool(self.autoregressive_), "input_was_frame": bool(self.input_was_frame_),
+                "input_was_polars": bool(self.input_was_polars_),
                 "fit_dtypes": [[labels.to_json(name), dtype] for name, dtype in self.fit_dtypes_.items()],
                 "latent_mean": self.latent_mean_.tolist(), "latent_std": self.latent_std_.tolist(),
                 "latent_step": self.latent_step_.tolist()}
@@ -383,6 +391,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _load_state(self, meta: dict) -> None:
         self.autoregressive_ = meta["autoregressive"]
         self.input_was_frame_ = meta["input_was_frame"]
+        self.input_was_polars_ = meta.get("input_was_polars", False)  # saved before polars: pandas
         self.fit_dtypes_ = {labels.from_json(name): dtype for name, dtype in meta["fit_dtypes"]}
         for name in ("latent_mean", "latent_std", "latent_step"):
             setattr(self, name + "_", np.array(meta[name], dtype=np.float64))
