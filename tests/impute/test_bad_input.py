@@ -108,6 +108,17 @@ def test_mostly_numbers_with_a_frequent_marker_is_not_modelled_as_categories():
         VAEImputer(**FAST).fit(X)
 
 
+def test_numbers_written_as_text_are_refused_with_the_fix_not_as_an_id():
+    # a table built from JSON or strings: "looks like an ID or free text" sent users the wrong way
+    x = np.random.default_rng(0).normal(size=300)
+    X = pd.DataFrame({"x": x, "y": np.round(2 * x + 1, 3).astype(str)})
+    with pytest.raises(ValueError, match=r"'y' holds numbers written as text \(e\.g\. '.*pd\.to_numeric"):
+        VAEImputer(**FAST).fit(X)
+    X["y"] = [f"r{i}" for i in range(300)]
+    with pytest.raises(ValueError, match="looks like an ID"):
+        VAEImputer(**FAST).fit(X)
+
+
 def test_placeholder_category_warns_with_the_fix(holey):
     X = holey.copy()
     X["label"] = holey["label"].fillna("?")

@@ -124,6 +124,14 @@ class UnmodelledColumnError(ValueError):
 _DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)\b"
 
 
+def _number_text_example(obs: pd.Series, sample: int = 200):
+    """One value of a text column whose sampled values all read as numbers, else None."""
+    head = obs.iloc[:sample]
+    if not all(isinstance(v, str) for v in head):
+        return None
+    return head.iloc[0] if pd.to_numeric(head, errors="coerce").notna().all() else None
+
+
 def _date_text_example(obs: pd.Series, sample: int = 200):
     """One value of a text column that holds dates (dates or timestamps as text, or Python date
     objects), else None: such a column has too many values to be categories, and parsed it would
@@ -220,6 +228,12 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
         if kind == "categorical" and len(cats) > max_categories:
+            example = _number_text_example(obs)
+            if example is not None:
+                raise ValueError(
+                    f"{_describe(name)} holds numbers written as text (e.g. {example!r}), {len(cats)} distinct "
+                    f"values, too many to model as categories; convert it with pd.to_numeric(df[{name!r}]) "
+                    f"to model it as numbers")
             example = _date_text_example(obs)
             if example is not None:
                 raise UnmodelledColumnError(
