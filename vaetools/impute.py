@@ -39,8 +39,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     Takes a pandas or polars DataFrame, or an array, and returns the same kind with the same
     columns and dtypes (``set_output`` chooses another container); null, NaN, None and pd.NA
     all mark missing cells. Numbers, categories, text with few values, booleans, dates,
-    timestamps (time zones kept) and durations are imputed; dates come back in whole steps of
-    their column's resolution (days for a date-only column).
+    timestamps (time zones kept), periods and durations are imputed; dates come back in whole
+    steps of their column's resolution (days for a date-only column).
 
     Parameters
     ----------

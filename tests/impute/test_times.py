@@ -1,4 +1,4 @@
-"""Dates, timestamps and durations: imputed as such, in their own dtype, resolution and zone."""
+"""Dates, timestamps, periods and durations: imputed as such, in their own dtype, resolution and zone."""
 
 import warnings
 
@@ -24,6 +24,7 @@ def dated(n=400, seed=0):
         "stamp": (pd.Timestamp("2020-01-01") + pd.to_timedelta(seconds, unit="s")).tz_localize(
             "Europe/Paris", nonexistent="shift_forward", ambiguous=False),
         "wait": pd.to_timedelta(np.round(days / 10 + rng.exponential(5, n)), unit="min"),
+        "month": pd.Series(pd.Period("2020-01", freq="M") + days // 30).astype("period[M]"),
     })
 
 
@@ -46,6 +47,9 @@ def test_dates_times_and_durations_are_imputed_in_their_dtypes():
     assert (day == day.dt.normalize()).all()  # a date-only column gets dates, not times of day
     assert ((day >= truth["day"].min()) & (day <= truth["day"].max())).all()
     assert (out["wait"][hidden["wait"]] % pd.Timedelta(minutes=1) == pd.Timedelta(0)).all()
+    months = out["month"].array.asi8 - truth["month"].array.asi8
+    median = X["month"].dropna().array.asi8
+    assert np.abs(months[hidden["month"]]).mean() < np.abs(np.median(median) - truth["month"].array.asi8[hidden["month"]]).mean() / 5
     # the model uses what the other columns say: days away, where the column's median is months away
     for c in ("day", "stamp"):
         error = (out[c] - truth[c])[hidden[c]].abs().mean()
@@ -64,7 +68,7 @@ def test_saved_imputer_gives_the_same_dates(tmp_path):
     assert describe_saved(tmp_path / "plain.vtm")["version"] == 6
     assert describe_saved(tmp_path / "m.vtm")["times"] == {
         "day": "dates and times in steps of a day", "stamp": "dates and times in steps of a second (Europe/Paris "
-        "wall clock)", "wait": "durations in steps of a minute"}
+        "wall clock)", "wait": "durations in steps of a minute", "month": "periods (period[M]) counted one by one"}
     drawn = imp.multiple_imputations(X, m=2, random_state=0)
     assert all(t.dtypes.equals(X.dtypes) and not t.isna().any().any() for t in drawn)
 
@@ -74,6 +78,7 @@ def test_saved_imputer_gives_the_same_dates(tmp_path):
     (lambda X: X.assign(x=X["day"]), r"'x' held numbers or categories at fit but now holds dates"),
     (lambda X: X.assign(wait=X["day"]), r"'wait' held durations at fit but now holds dates"),
     (lambda X: X.assign(stamp=X["stamp"].dt.tz_localize(None)), r"'stamp' was in time zone Europe/Paris at fit"),
+    (lambda X: X.assign(month=X["month"].dt.asfreq("D")), r"'month' held period\[M\] at fit but now holds period\[D\]"),
 ])
 def test_a_time_column_that_changed_kind_is_refused(change, message):
     # numbers where dates were would be read as nanoseconds since 1970: silently wrong

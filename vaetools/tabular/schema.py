@@ -2,7 +2,7 @@
 
 Kinds: ``continuous`` (floats), ``integer`` (integer-valued numbers: imputations are rounded and
 the dtype kept), ``binary`` (two values, modelled as Bernoulli) and ``categorical`` (softmax).
-Dates and durations are integer columns counted in steps of their resolution (``times``).
+Dates, periods and durations are integer columns counted in steps of their resolution (``times``).
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
     _refuse_unmodelled_dtype(s, name, times)
-    if is_time(s.dtype):
+    if times and is_time(s.dtype):
         return _time_column(s, name, kind, dtype)
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
@@ -263,7 +263,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
 
 
 def _time_column(s: pd.Series, name, kind: str | None, dtype: str) -> ColumnSpec:
-    """Dates and durations: whole steps of their resolution, an integer column unless declared
+    """Dates, periods and durations: whole steps of their resolution, an integer column unless declared
     continuous (then imputations keep fractions of a step, down to the dtype's tick)."""
     if kind not in (None, "integer", "continuous"):
         raise ValueError(f"column_types[{name!r}] = {kind!r}, but {_describe(name)} holds {dtype}, modelled as "
@@ -305,7 +305,7 @@ def mark_zero_masses(specs: list[ColumnSpec], df: pd.DataFrame, min_share: float
     0.716, adult 0.918 -> 0.883).
     The skew decision is then made on the nonzero values alone."""
     for j, spec in enumerate(specs):
-        if spec.kind not in ("continuous", "integer") or spec.extra.get("time", {}).get("kind") == "datetime":
+        if spec.kind not in ("continuous", "integer") or spec.extra.get("time", {}).get("kind") in ("datetime", "period"):
             continue  # a date's 0 is only its column's first date
         values = column_numbers(df.iloc[:, j], spec)
         values = values[~np.isnan(values)]

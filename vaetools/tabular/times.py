@@ -1,4 +1,4 @@
-"""Date-time and duration columns as numbers the model can take, and imputed numbers back.
+"""Date-time, period and duration columns as numbers the model can take, and imputed numbers back.
 
 A column of dates is modelled as an integer column: whole steps of its finest resolution (days,
 hours, minutes, seconds, ...) since its earliest observed value, so that an imputed date of a
@@ -6,10 +6,12 @@ date-only column is a date, not a date at 07:13:22.5. Durations count from zero,
 (many zero durations) and right skew mean something. A time-zone aware column is modelled on its
 wall-clock times in the zone it had at fit, so that local midnights stay midnights; imputed times
 that fall in a daylight-saving gap move forward, and those in a repeated hour take standard time.
+A period column (months, quarters, ...) counts its periods since its first observed one.
 
 The description is a small JSON-able dict kept in ``ColumnSpec.extra["time"]``:
-``{"kind": "datetime" or "duration", "unit": the dtype's tick ("s", "ms", "us" or "ns"),
-"step": ticks per modelled unit, "origin": ticks of the modelled 0, "tz": the time zone or None}``.
+``{"kind": "datetime", "duration" or "period", "unit": the dtype's tick ("s", "ms", "us" or
+"ns"; for periods the dtype, "period[M]"), "step": ticks per modelled unit, "origin": ticks of the
+modelled 0, "tz": the time zone or None}``.
 """
 
 from __future__ import annotations
@@ -28,17 +30,22 @@ _STEP_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute
 
 def step_name(time: dict) -> str:
     """The modelled step in words, for people: "dates in steps of a day"."""
+    if time["kind"] == "period":
+        return f"periods ({time['unit']}) counted one by one"
     what = {"datetime": "dates and times", "duration": "durations"}[time["kind"]]
     zone = f" ({time['tz']} wall clock)" if time.get("tz") else ""
     return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}"
 
 
 def is_time(dtype) -> bool:
-    """Dates and times (naive or time-zone aware) or durations."""
-    return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+    """Dates and times (naive or time-zone aware), periods or durations."""
+    return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) or \
+        isinstance(dtype, pd.PeriodDtype)
 
 
 def _kind(dtype) -> str:
+    if isinstance(dtype, pd.PeriodDtype):
+        return "period"
     return "duration" if pd.api.types.is_timedelta64_dtype(dtype) else "datetime"
 
 
@@ -57,9 +64,12 @@ def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def describe(s: pd.Series) -> dict:
     """The time description of column ``s`` (see the module docstring), from its observed cells."""
-    unit = s.dt.unit
     ticks, observed = _wall_ticks(s)
     ticks = ticks[observed]
+    if isinstance(s.dtype, pd.PeriodDtype):  # ticks are the periods' ordinals
+        return {"kind": "period", "unit": str(s.dtype), "step": 1, "origin": int(ticks.min()) if ticks.size else 0,
+                "tz": None}
+    unit = s.dt.unit
     step = 1
     for ns in _STEPS_NS:
         if ns % _NS_PER_TICK[unit] == 0 and np.all(np.mod(ticks, ns // _NS_PER_TICK[unit]) == 0):
@@ -75,8 +85,12 @@ def check_like_fit(dtype, time: dict | None, name) -> None:
     would be read as nanoseconds, numbers where there were dates as nonsense."""
     now = _kind(dtype) if is_time(dtype) else None
     then = None if time is None else time["kind"]
+    if now == then == "period" and str(dtype) != time["unit"]:
+        raise ValueError(f"column {name!r} held {time['unit']} at fit but now holds {dtype}; convert it with "
+                         f".dt.asfreq, or refit")
     if now != then:
-        what = {None: "numbers or categories", "datetime": "dates and times", "duration": "durations"}
+        what = {None: "numbers or categories", "datetime": "dates and times", "duration": "durations",
+                "period": "periods"}
         raise ValueError(f"column {name!r} held {what[then]} at fit but now holds {what[now]} ({dtype}); "
                          "pass it as it was at fit, or refit")
     if then == "datetime" and (time["tz"] is None) != (_zone(dtype) is None):
@@ -89,7 +103,7 @@ def to_units(s: pd.Series, time: dict) -> np.ndarray:
     missing."""
     if time["tz"] is not None:
         s = s.dt.tz_convert(time["tz"])
-    ticks, observed = _wall_ticks(s.dt.as_unit(time["unit"]))
+    ticks, observed = _wall_ticks(s if time["kind"] == "period" else s.dt.as_unit(time["unit"]))
     values = (ticks.astype(np.float64) - float(time["origin"])) / time["step"]
     values[~observed] = np.nan
     return values
@@ -99,6 +113,8 @@ def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
     """Modelled units back to the column's ``dtype``, rounded to whole ticks."""
     ticks = np.rint(np.asarray(values, dtype=np.float64) * time["step"]).astype(np.int64) + int(time["origin"])
     unit = time["unit"]
+    if time["kind"] == "period":
+        return pd.Series(pd.arrays.PeriodArray(ticks, dtype=dtype))
     if time["kind"] == "duration":
         return pd.Series(ticks.astype(f"timedelta64[{unit}]")).astype(dtype)
     out = pd.Series(ticks.astype(f"datetime64[{unit}]"))
