@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 import warnings
 from dataclasses import dataclass
@@ -207,8 +208,11 @@ def cmd_impute(args) -> int:
         try:
             imputer.fit(data)
         except UnmodelledColumnError as exc:
-            dates = f"to impute them as dates, add --dates {exc.column}; " if exc.dates else ""
-            raise CLIError(f"{exc.reason}; {dates}to pass it through untouched, add --drop {exc.column}") from None
+            others = [c for c in exc.columns if c not in exc.date_columns] or exc.columns
+            dates = f"to impute {_them(exc.date_columns)} as dates, add --dates {_words(exc.date_columns)}; " \
+                if exc.date_columns else ""
+            raise CLIError(f"{exc.reason}; {dates}to pass {_them(others)} through untouched, add --drop "
+                           f"{_words(others)}") from None
     if args.multiple:
         tables = imputer.multiple_imputations(data, m=args.multiple, random_state=args.seed)
         filled = _stacked(df, [_with_dropped(t, df, args.drop) for t in tables])
@@ -235,6 +239,15 @@ def _with_dropped(filled, df, drop: list):
     for c in drop:
         filled.insert(df.columns.get_loc(c), c, df[c])
     return filled
+
+
+def _them(columns: list) -> str:
+    return "it" if len(columns) == 1 else "them"
+
+
+def _words(columns: list) -> str:
+    """Column names as a shell takes them after a flag: --drop id 'free text'."""
+    return " ".join(shlex.quote(str(c)) for c in columns)
 
 
 def _parse_dates(df, columns: list, src: Path) -> dict:
@@ -352,9 +365,9 @@ def cmd_compress(args) -> int:
         print(f"vaetools: fitting on {len(df)} rows x {modelled.shape[1]} columns", file=sys.stderr)
         try:
             comp.fit(modelled)
-        except UnmodelledColumnError as exc:  # the command line's way to keep it
-            raise CLIError(f"{exc.reason}; to keep it in the file as it is, add --passthrough {exc.column}, "
-                           "or remove it from the table") from None
+        except UnmodelledColumnError as exc:  # the command line's way to keep them
+            raise CLIError(f"{exc.reason}; to keep {_them(exc.columns)} in the file as {'it is' if len(exc.columns) == 1 else 'they are'}, "
+                           f"add --passthrough {_words(exc.columns)}, or remove {_them(exc.columns)} from the table") from None
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough,

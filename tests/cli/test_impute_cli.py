@@ -160,6 +160,10 @@ def test_dates_written_as_text_are_imputed_as_dates_and_written_back_as_they_cam
     df.to_csv(src, index=False)
     assert main(["impute", str(src), "-o", str(out), *FAST]) == 2  # too many values to be categories
     assert "'when' holds dates written as text (e.g. '" in capsys.readouterr().err  # and says how
+    df.assign(id=[f"r{i}" for i in range(300)]).to_csv(tmp_path / "ids.csv", index=False)
+    assert main(["impute", str(tmp_path / "ids.csv"), "-o", str(out), *FAST]) == 2
+    assert "to impute it as dates, add --dates when; to pass it through untouched, add --drop id" in \
+        capsys.readouterr().err
     assert main(["impute", str(src), "-o", str(out), "--dates", "when", *FAST]) == 0
     got = pd.read_csv(out, dtype=str)
     observed = df["when"].notna()

@@ -101,7 +101,12 @@ def test_dates_as_text_or_as_categories_get_the_fix():
     text = X.assign(day=X["day"].dt.strftime("%d/%m/%Y"))
     with pytest.raises(UnmodelledColumnError, match=r"'day' holds dates written as text.*pd\.to_datetime") as info:
         VAEImputer(**FAST).fit(text)
-    assert info.value.dates and info.value.column == "day"
+    assert info.value.date_columns == ["day"] and info.value.column == "day"
+    # with an ID beside it, one error names both, each with its fix
+    with pytest.raises(UnmodelledColumnError, match=r"2 columns cannot be modelled: column 'day' holds dates.*"
+                                                    r"column 'id' has 300 distinct values.*for 'day', parse") as info:
+        VAEImputer(**FAST).fit(text.assign(id=[f"r{i}" for i in range(300)]))
+    assert info.value.columns == ["day", "id"] and info.value.date_columns == ["day"]
     with pytest.raises(ValueError, match=r"column_types\['day'\] = 'categorical'.*astype\(str\)"):
         VAEImputer(**FAST, column_types={"day": "categorical"}).fit(X)
 

@@ -128,10 +128,11 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         try:
             return self._fit(X)
         except UnmodelledColumnError as exc:
-            raise UnmodelledColumnError(
-                exc.reason, exc.column, f"{exc.advice}. To keep it in a .vtz file, fit on the other columns and "
-                f"store it as it is: compress(X, dest, passthrough=[{exc.column!r}]) (command line: --passthrough)"
-            ) from None
+            them = "it" if len(exc.columns) == 1 else "them"
+            raise exc.with_advice(
+                f"To keep {them} in a .vtz file, fit on the other columns and store {them} as {them} "
+                f"{'is' if them == 'it' else 'are'}: compress(X, dest, passthrough={exc.columns!r}) "
+                f"(command line: --passthrough)") from None
 
     def _fit(self, X):
         self.input_was_polars_ = is_polars(X)

@@ -7,6 +7,7 @@ Dates, periods and durations are integer columns counted in steps of their resol
 
 from __future__ import annotations
 
+import copy
 import datetime
 import shlex
 import warnings
@@ -110,14 +111,39 @@ def _warn_placeholders(obs: pd.Series, name) -> None:
 
 
 class UnmodelledColumnError(ValueError):
-    """A column no kind fits (an ID, free text, dates, durations): ``reason`` says why and
-    ``column`` names it, so that each caller can say how to keep it (the compressor: store it
-    as it is; the command line: its flags); the message adds ``advice`` for pandas users.
-    ``dates``: the column holds dates written as text, which parsed would be modelled."""
+    """Columns no kind fits (IDs, free text, dates where they cannot be modelled): ``reason``
+    says why and ``columns`` names them, so that each caller can say how to keep them (the
+    compressor: store them as they are; the command line: its flags); the message adds
+    ``advice`` for pandas users. ``date_columns``: those that hold dates written as text, which
+    parsed would be modelled. ``column``: the first of ``columns``."""
 
     def __init__(self, reason: str, column=None, advice: str = "", dates: bool = False):
-        super().__init__(f"{reason}; {advice}" if advice else reason)
-        self.reason, self.column, self.advice, self.dates = reason, column, advice, dates
+        self.reason, self.column, self.advice = reason, column, advice
+        self.columns = [column]
+        self.date_columns = [column] if dates else []
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        return f"{self.reason}; {self.advice}" if self.advice else self.reason
+
+    @classmethod
+    def of_all(cls, errors: list) -> "UnmodelledColumnError":
+        """One error for every column refused, so that they can all be fixed in one go (the
+        command line named one a run)."""
+        if len(errors) == 1:
+            return errors[0]
+        out = cls(f"{len(errors)} columns cannot be modelled: " + "; ".join(e.reason for e in errors),
+                  errors[0].column, ". ".join(f"for {e.column!r}, {e.advice}" for e in errors if e.advice))
+        out.columns = [e.column for e in errors]
+        out.date_columns = [c for e in errors for c in e.date_columns]
+        return out
+
+    def with_advice(self, more: str) -> "UnmodelledColumnError":
+        """This error with ``more`` advice after its own (the caller's way to keep the columns)."""
+        out = copy.copy(self)
+        out.advice = f"{self.advice}. {more}" if self.advice else more
+        out.args = (out._message(),)
+        return out
 
 
 # a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131
@@ -323,5 +349,12 @@ def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
     unknown = [c for c in column_types if c not in df.columns]
     if unknown:
         raise ValueError(f"column_types names columns that are not in the data: {unknown}")
-    return [infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, times)
-            for j, name in enumerate(df.columns)]
+    specs, refused = [], []
+    for j, name in enumerate(df.columns):
+        try:
+            specs.append(infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, times))
+        except UnmodelledColumnError as exc:
+            refused.append(exc)
+    if refused:
+        raise UnmodelledColumnError.of_all(refused)
+    return specs
