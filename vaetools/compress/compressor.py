@@ -128,11 +128,10 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         try:
             return self._fit(X)
         except UnmodelledColumnError as exc:
-            them = "it" if len(exc.columns) == 1 else "them"
+            them, as_is = ("it", "as it is") if len(exc.columns) == 1 else ("them", "as they are")
             raise exc.with_advice(
-                f"To keep {them} in a .vtz file, fit on the other columns and store {them} as {them} "
-                f"{'is' if them == 'it' else 'are'}: compress(X, dest, passthrough={exc.columns!r}) "
-                f"(command line: --passthrough)") from None
+                f"To keep {them} in a .vtz file, fit on the other columns and store {them} {as_is}: "
+                f"compress(X, dest, passthrough={exc.columns!r}) (command line: --passthrough)") from None
 
     def _fit(self, X):
         self.input_was_polars_ = is_polars(X)

@@ -121,9 +121,14 @@ class UnmodelledColumnError(ValueError):
         self.reason, self.column, self.advice = reason, column, advice
         self.columns = [column]
         self.date_columns = [column] if dates else []
+        self.each: list = []  # of_all: the errors of the columns one by one
         super().__init__(self._message())
 
     def _message(self) -> str:
+        if self.each:  # a line per column, its fix beside it, then the caller's advice
+            lines = [f"{len(self.each)} columns cannot be modelled:"]
+            lines += [f"- {e._message()}" for e in self.each]
+            return "\n".join(lines + ([self.advice] if self.advice else []))
         return f"{self.reason}; {self.advice}" if self.advice else self.reason
 
     @classmethod
@@ -132,10 +137,11 @@ class UnmodelledColumnError(ValueError):
         command line named one a run)."""
         if len(errors) == 1:
             return errors[0]
-        out = cls(f"{len(errors)} columns cannot be modelled: " + "; ".join(e.reason for e in errors),
-                  errors[0].column, ". ".join(f"for {e.column!r}, {e.advice}" for e in errors if e.advice))
+        out = cls(f"{len(errors)} columns cannot be modelled: " + "; ".join(e.reason for e in errors), errors[0].column)
         out.columns = [e.column for e in errors]
         out.date_columns = [c for e in errors for c in e.date_columns]
+        out.each = list(errors)
+        out.args = (out._message(),)
         return out
 
     def with_advice(self, more: str) -> "UnmodelledColumnError":
