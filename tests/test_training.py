@@ -79,3 +79,42 @@ def test_fitting_does_not_import_torch_dynamo():
             "VAEImputer(max_epochs=1).fit_transform(df); print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _with_grad(f):
+    def loss_and_grad(x):
+        x = x.detach().requires_grad_(True)
+        loss = f(x)
+        (g,) = torch.autograd.grad(loss, x)
+        return float(loss.detach()), g
+    return loss_and_grad
+
+
+def test_minimize_finds_the_minimum_of_coupled_and_curved_functions():
+    # the draw scale's fit uses it in place of torch.optim.LBFGS (see the test above)
+    from vaetools.training import _minimize
+
+    a = torch.tensor([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]], dtype=torch.float64)
+    target = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    quadratic = _with_grad(lambda x: 0.5 * (x - target) @ a @ (x - target))
+    torch.testing.assert_close(_minimize(quadratic, torch.zeros(3, dtype=torch.float64), tol=1e-12), target,
+                               atol=1e-6, rtol=0)
+    rosenbrock = _with_grad(lambda x: (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2)
+    x = _minimize(rosenbrock, torch.tensor([-1.2, 1.0], dtype=torch.float64), max_iter=200, tol=1e-14)
+    torch.testing.assert_close(x, torch.ones(2, dtype=torch.float64), atol=1e-4, rtol=0)
+    # a loss that is not finite where it starts leaves x as it is
+    start = torch.zeros(2)
+    assert torch.equal(_minimize(_with_grad(lambda x: (x.sum() - 1) / 0.0 * 0.0), start), start)
+
+
+def test_draw_scale_is_the_optimum_of_its_sample_and_repeats_with_its_seed():
+    from vaetools.training import fit_draw_scale
+
+    enc, data = noise_table()
+    model = fresh_model(enc)
+    train(model, data, TrainConfig(k=2, batch_size=50, max_epochs=3, patience=3), seed=0)
+    fit_draw_scale(model, data, k=8, seed=1)
+    first = model.draw_scale_log_factor.detach().clone()
+    assert first.abs().min() > 0  # every column's factor moved from 1
+    fit_draw_scale(model, data, k=8, seed=1)
+    assert torch.equal(first, model.draw_scale_log_factor.detach())

@@ -26,7 +26,8 @@ from vaetools.training import batch_size_for, fit_draw_scale, to_batch
 # ran fastest on adult (2 cores: 25k rows/s at 256 rows x 32 draws, 18k at 2048 x 32)
 _PARTICLES_PER_CHUNK = 8192
 # particles per row when fitting the draw scale, whatever n_imputation_draws is: the factors
-# fitted with 32 serve draws with 8 or 128 as well (30% MCAR coverage with 8 / 32 / 128:
+# fitted with 32 serve draws with 8 or 128 as well (30% MCAR coverage with 8 / 32 / 128, when
+# the factors were fitted by Adam on minibatches:
 # breast cancer 0.901 / 0.905 / 0.902, concrete 0.933 / 0.939 / 0.943), where fitting them
 # with 8 widened the draws (0.917, 0.961). So set_params(n_imputation_draws=...) after fit
 # needs no refit
@@ -271,8 +272,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         importance resampling: the input to Rubin's rules. Numeric cells are drawn with the
         spread fitted at the end of ``fit`` to cells hidden from the encoder
         (``vaetools.training.fit_draw_scale``). On the benchmark tables 19 draws hold the truth
-        within their range 0.905-0.943 of the time (0.90 is calibrated), except penguins
-        under MAR, 0.873 (benchmarks/RESULTS.md). To check on your own data, hide some observed
+        within their range 0.890-0.947 of the time (0.90 is calibrated), except penguins
+        under MAR, 0.866 (benchmarks/RESULTS.md). To check on your own data, hide some observed
         cells (``vaetools.evaluation.hide_cells``), impute, and score with
         ``vaetools.evaluation.score_multiple_imputations``."""
         check_is_fitted(self)

@@ -288,12 +288,20 @@ class MaskedVAE(nn.Module):
     def numeric_log_prob(self, p: dict, x: torch.Tensor) -> torch.Tensor:
         # written out rather than via torch.distributions, whose argument checks cost more
         # than the arithmetic at these sizes
-        u = (x - p["loc"]) / p["scale"]
+        return self.residual_log_prob((x - p["loc"]) / p["scale"], torch.log(p["scale"]))
+
+    def residual_log_prob(self, u: torch.Tensor, log_scale: torch.Tensor, columns=None) -> torch.Tensor:
+        """log density of cells whose standardized residual (x - loc) / scale is ``u``, given
+        log(scale). The last dimension runs over the numeric columns, or over cells of the
+        numeric columns ``columns`` (an index per cell, for Student-t's per-column degrees of
+        freedom): ``fit_draw_scale`` evaluates hidden cells alone."""
         if self.likelihood == "gaussian":
-            return -0.5 * u * u - torch.log(p["scale"]) - _HALF_LOG_2PI
+            return -0.5 * u * u - log_scale - _HALF_LOG_2PI
         df = F.softplus(self.df_raw) + 3.0
+        if columns is not None:
+            df = df[columns]
         return (torch.lgamma((df + 1) / 2) - torch.lgamma(df / 2) - 0.5 * torch.log(df * math.pi)
-                - torch.log(p["scale"]) - (df + 1) / 2 * torch.log1p(u * u / df))
+                - log_scale - (df + 1) / 2 * torch.log1p(u * u / df))
 
     def binned_log_prob(self, p: dict, x: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
         """log P(lower < X < upper) under the numeric likelihood, ``edges`` (..., 2) holding the
