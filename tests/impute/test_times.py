@@ -120,3 +120,15 @@ def test_an_all_missing_date_column_is_dropped_or_kept_as_zeros():
         warnings.simplefilter("error")
         kept = VAEImputer(**FAST, keep_empty_features=True).fit_transform(X)
     assert (kept["never"] == 0.0).all()  # as an all-missing text column is kept
+
+
+def test_dates_spanning_the_whole_nanosecond_range_impute_inside_it():
+    # steps from the origin past 2**63 nanoseconds overflowed the integer cast (a RuntimeWarning
+    # and, for some cells, a date wrapped round to 1677)
+    rng = np.random.default_rng(0)
+    ext = pd.Series(pd.to_datetime(["1677-09-22", "2262-04-10"] * 40)).astype("datetime64[ns]")
+    X = pd.DataFrame({"x": rng.normal(size=80), "ext": ext.mask(np.arange(80) % 4 == 0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = VAEImputer(**FAST).fit_transform(X)
+    assert out["ext"].notna().all() and out["ext"].between(ext.min(), ext.max()).all()

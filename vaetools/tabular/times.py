@@ -111,7 +111,12 @@ def to_units(s: pd.Series, time: dict) -> np.ndarray:
 
 def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
     """Modelled units back to the column's ``dtype``, rounded to whole ticks."""
-    ticks = np.rint(np.asarray(values, dtype=np.float64) * time["step"]).astype(np.int64) + int(time["origin"])
+    offsets = np.rint(np.asarray(values, dtype=np.float64) * time["step"])
+    if np.all(np.abs(offsets) < 2.0**62):  # exact: whole steps from the origin, in integers
+        ticks = offsets.astype(np.int64) + int(time["origin"])
+    else:  # a range of more than 2**62 ticks (centuries in nanoseconds): to within float64's grain
+        limit = np.nextafter(2.0**63, 0)
+        ticks = np.clip(offsets + float(time["origin"]), -limit, limit).astype(np.int64)
     unit = time["unit"]
     if time["kind"] == "period":
         return pd.Series(pd.arrays.PeriodArray(ticks, dtype=dtype))
