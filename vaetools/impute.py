@@ -67,7 +67,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         0.748 at 12 draws, 0.741 at 20, 0.738 at 32). On 2 cores adult imputes at about 80k
         rows/s with 8 draws, 50k with 16 and 27k with 32 (benchmarks/bench_transform.py).
         The draws' spread (see ``multiple_imputations``) is fitted with 32 per row whatever
-        this is, about 1-2 s of a fit, and serves any number of draws.
+        this is, about 0.3-0.6 s of a fit, and serves any number of draws.
     batch_size : int or None, default=None
         Rows per minibatch; None picks about 1/32 of the rows within [128, 1024], and 64 for
         tables under 768 rows.
@@ -187,7 +187,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         return self
 
     def _after_training(self, data: Batch) -> None:
-        """Multiple imputation's spread, fitted to cells hidden from the encoder (~1-2 s)."""
+        """Multiple imputation's spread, fitted to cells hidden from the encoder (~0.3-0.6 s)."""
         fit_draw_scale(self.model_, data, k=_DRAW_SCALE_PARTICLES, seed=self.random_seed_ + 2)
 
     # ------------------------------------------------------------------ transform
