@@ -366,8 +366,9 @@ def cmd_compress(args) -> int:
         try:
             comp.fit(modelled)
         except UnmodelledColumnError as exc:  # the command line's way to keep them
-            raise CLIError(f"{exc.reason}; to keep {_them(exc.columns)} in the file as {'it is' if len(exc.columns) == 1 else 'they are'}, "
-                           f"add --passthrough {_words(exc.columns)}, or remove {_them(exc.columns)} from the table") from None
+            them = _them(exc.columns)
+            raise CLIError(f"{exc.reason}; to keep {them} in the file as {'it is' if them == 'it' else 'they are'}, "
+                           f"add --passthrough {_words(exc.columns)}, or remove {them} from the table") from None
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough,

@@ -64,7 +64,7 @@ def save_estimator(est, path, overwrite: bool = False) -> None:
     try:
         meta = {
             "format": FORMAT, "class": type(est).__name__,
-            "version": VERSION if any("time" in s.extra for s in est.schema_) else _VERSION_WITHOUT_TIMES,
+            "version": VERSION if any(s.time for s in est.schema_) else _VERSION_WITHOUT_TIMES,
             "params": _jsonable_params(est),
             "schema": [s.to_dict() for s in est.schema_],
             "fit_columns": [labels.to_json(c) for c in est.fit_columns_],

@@ -158,12 +158,12 @@ class TableEncoder:
             return np.zeros((len(df), 0))
         block = df.iloc[:, self.num_cols]
         if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes) and \
-                not any("time" in self.specs[j].extra for j in self.num_cols):
+                not any(self.specs[j].time for j in self.num_cols):
             return block.to_numpy(dtype=np.float64, na_value=np.nan)
         out = np.empty((len(df), len(self.num_cols)))
         for k, j in enumerate(self.num_cols):
             col = df.iloc[:, j]
-            if times.is_time(col.dtype) or "time" in self.specs[j].extra:
+            if times.is_time(col.dtype) or self.specs[j].time:
                 out[:, k] = column_numbers(col, self.specs[j])
                 continue
             try:
@@ -255,8 +255,8 @@ class TableEncoder:
     @staticmethod
     def _cast_like(col: pd.Series, values: np.ndarray, spec: ColumnSpec):
         dtype = col.dtype
-        if "time" in spec.extra:  # steps since the origin, back to dates or durations
-            return times.from_units(values, spec.extra["time"], dtype).array
+        if spec.time:  # steps since the origin, back to dates or durations
+            return times.from_units(values, spec.time, dtype).array
         if pd.api.types.is_integer_dtype(dtype):  # rounded: a column declared continuous holds fractions
             return np.rint(np.asarray(values, dtype=np.float64)).astype(np.int64)
         if pd.api.types.is_float_dtype(dtype):

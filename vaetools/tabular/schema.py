@@ -43,6 +43,12 @@ class ColumnSpec:
     zero_mass: bool = False
     extra: dict = field(default_factory=dict)
 
+    @property
+    def time(self) -> dict | None:
+        """How a date, period or duration column counts as numbers (``times.describe``);
+        None for every other column."""
+        return self.extra.get("time")
+
     def to_dict(self) -> dict:
         """For a file's JSON; names and categories as ``labels.to_json`` writes them."""
         d = asdict(self)
@@ -314,11 +320,9 @@ def _time_column(s: pd.Series, name, kind: str | None, dtype: str) -> ColumnSpec
 def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
     """A numeric column's values as float64, NaN where missing: dates and durations in their
     modelled units."""
-    time = spec.extra.get("time")
-    if time is not None:
-        check_like_fit(s.dtype, time, spec.name)
-        return to_units(s, time)
-    check_like_fit(s.dtype, None, spec.name)
+    check_like_fit(s.dtype, spec.time, spec.name)
+    if spec.time is not None:
+        return to_units(s, spec.time)
     return s.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -337,7 +341,7 @@ def mark_zero_masses(specs: list[ColumnSpec], df: pd.DataFrame, min_share: float
     0.716, adult 0.918 -> 0.883).
     The skew decision is then made on the nonzero values alone."""
     for j, spec in enumerate(specs):
-        if spec.kind not in ("continuous", "integer") or spec.extra.get("time", {}).get("kind") in ("datetime", "period"):
+        if spec.kind not in ("continuous", "integer") or (spec.time or {}).get("kind") in ("datetime", "period"):
             continue  # a date's 0 is only its column's first date
         values = column_numbers(df.iloc[:, j], spec)
         values = values[~np.isnan(values)]

@@ -20,10 +20,7 @@ import numpy as np
 import pandas as pd
 
 _NS_PER_TICK = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
-# resolutions tried, coarsest first, in nanoseconds: day, hour, minute, second, ms, us, ns
-_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
-
-
+# the resolutions tried, coarsest first, in nanoseconds, with their names
 _STEP_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute", 10**9: "second",
                10**6: "millisecond", 10**3: "microsecond", 1: "nanosecond"}
 
@@ -57,7 +54,7 @@ def _zone(dtype) -> str | None:
 def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer ticks of the column's unit (wall-clock time where it has a time zone) and
     whether each cell is observed."""
-    if getattr(s.dtype, "tz", None) is not None:
+    if _zone(s.dtype) is not None:
         s = s.dt.tz_localize(None)
     return np.asarray(s.array.asi8), s.notna().to_numpy()
 
@@ -71,7 +68,7 @@ def describe(s: pd.Series) -> dict:
                 "tz": None}
     unit = s.dt.unit
     step = 1
-    for ns in _STEPS_NS:
+    for ns in _STEP_NAMES:
         if ns % _NS_PER_TICK[unit] == 0 and np.all(np.mod(ticks, ns // _NS_PER_TICK[unit]) == 0):
             step = ns // _NS_PER_TICK[unit]
             break
