@@ -183,7 +183,7 @@ def cmd_impute(args) -> int:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
     style = _input_style(src)  # a CSV is read, and written back, in its own style
     df = read_table(src, args.na_values, style)
-    date_formats = _parse_dates(df, args.dates, src)
+    dates_found = _parse_dates(df, args.dates, src, args.date_order)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -220,7 +220,7 @@ def cmd_impute(args) -> int:
     else:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
     if _format_of(out, "output") == "csv":  # dates as they came; Parquet keeps them typed
-        filled = filled.assign(**{c: filled[c].dt.strftime(f) for c, f in date_formats.items()})
+        filled = _dates_as_text(filled, dates_found, filled[MULTIPLE_COLUMNS[1]].to_numpy() if args.multiple else None)
     write_table(filled, out, args.overwrite, style=style or CSVStyle())
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
@@ -250,16 +250,40 @@ def _words(columns: list) -> str:
     return " ".join(shlex.quote(str(c)) for c in columns)
 
 
-def _parse_dates(df, columns: list, src: Path) -> dict:
-    """The columns ``--dates`` names, read as dates in place, each in the format of its first
-    value (month first where that reads every value, else day first); returns those formats,
-    to write the dates back as they came. Columns already typed (Parquet) are left as they are."""
+# formats tried after pandas' guesses from a column's first value, which miss dates written
+# without leading zeros and two-digit years (4/2/22)
+_DATE_FALLBACKS = tuple(f"{a}{sep}{b}{sep}{y}" for y in ("%Y", "%y") for sep in "/.-"
+                        for a, b in (("%m", "%d"), ("%d", "%m")))
+
+
+def _date_order(fmt: str) -> str | None:
+    """'day-first' or 'month-first' for a format where day and month are both numbers and one
+    of them leads; None where the order cannot be in doubt (year first, month by name)."""
+    if "%m" not in fmt or "%d" not in fmt or fmt.startswith(("%Y", "%y")):
+        return None
+    return "day-first" if fmt.index("%d") < fmt.index("%m") else "month-first"
+
+
+def _year_day_month(fmt: str) -> bool:
+    """pandas' day-first guess for an ISO date (%Y-%d-%m): nobody writes it, and it would swap
+    the days and months of ISO dates that allow it."""
+    return fmt.startswith(("%Y", "%y")) and "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m")
+
+
+def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
+    """The columns ``--dates`` names, read as dates in place; returns, for each, the format its
+    values were read in and the column as text, so that a CSV gets its observed dates back as
+    they came and the imputed ones in the same format. A column that reads both month first and
+    day first, with different dates, needs ``--date-order``: guessing would move dates silently.
+    Columns already typed (Parquet) are left as they are."""
+    import warnings
+
     import pandas as pd
     from pandas.tseries.api import guess_datetime_format
 
     from vaetools.tabular.times import is_time
 
-    formats = {}
+    found = {}
     for c in columns:
         if c not in df.columns:
             raise CLIError(f"--dates names a column not in {src}: {c!r}")
@@ -267,20 +291,52 @@ def _parse_dates(df, columns: list, src: Path) -> dict:
         if is_time(col.dtype) or not col.notna().any():
             continue
         first = str(col.dropna().iloc[0])
-        for dayfirst in (False, True):
-            fmt = guess_datetime_format(first, dayfirst=dayfirst)
-            if fmt is None:
+        with warnings.catch_warnings():  # pandas warns when a guess goes against dayfirst
+            warnings.simplefilter("ignore", UserWarning)
+            guesses = [guess_datetime_format(first, dayfirst=d) for d in (False, True)]
+        readings = {}  # order -> (format, dates); None: an order that cannot be in doubt
+        for fmt in dict.fromkeys(f for f in [*guesses, *_DATE_FALLBACKS] if f and not _year_day_month(f)):
+            fmt_order = _date_order(fmt)
+            if fmt_order in readings or (order and fmt_order not in (None, order)):
                 continue
             try:
-                df[c] = pd.to_datetime(col, format=fmt)
+                readings[fmt_order] = (fmt, pd.to_datetime(col, format=fmt))
             except (ValueError, TypeError):
                 continue
-            formats[c] = fmt
-            break
+        if not readings:
+            hint = f" in {order} order" if order else ""
+            raise CLIError(f"--dates: column {c!r} of {src} does not read as dates in one format{hint} (its "
+                           f"first value is {first!r}); write them as YYYY-MM-DD, or leave the column out of --dates")
+        if None in readings:
+            fmt, dates = readings[None]
+        elif len(readings) == 2:
+            (m_fmt, by_month), (d_fmt, by_day) = readings["month-first"], readings["day-first"]
+            differ = by_month.ne(by_day) & col.notna()
+            if differ.any():
+                at = differ.idxmax()
+                raise CLIError(
+                    f"--dates: column {c!r} of {src} reads as dates both month first and day first "
+                    f"({col[at]!r} is {by_month[at]:%d %B %Y} or {by_day[at]:%d %B %Y}); add "
+                    "--date-order month-first or --date-order day-first")
+            fmt, dates = m_fmt, by_month
         else:
-            raise CLIError(f"--dates: column {c!r} of {src} does not read as dates in one format (its first "
-                           f"value is {first!r}); write them as YYYY-MM-DD, or leave the column out of --dates")
-    return formats
+            fmt, dates = next(iter(readings.values()))
+        found[c] = (fmt, col.astype("string"))
+        df[c] = dates
+    return found
+
+
+def _dates_as_text(filled, found: dict, rows=None):
+    """``filled`` with the ``--dates`` columns written back as text: observed cells exactly as
+    they came, imputed ones in their column's format. ``rows``: each row's position in the
+    input, where ``filled`` is not the input's rows in order (``--multiple``)."""
+    import pandas as pd
+
+    for c, (fmt, text) in found.items():
+        given = text.to_numpy() if rows is None else text.to_numpy()[rows]
+        given = pd.Series(given, index=filled.index, dtype="string")
+        filled[c] = given.fillna(filled[c].dt.strftime(fmt).astype("string"))
+    return filled
 
 
 def _stacked(df, tables: list):
@@ -527,7 +583,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="force column kinds: continuous, integer, binary or categorical (zip=categorical)")
     p.add_argument("--dates", nargs="+", default=[], metavar="COL",
                    help="columns of dates or timestamps written as text, to impute as dates; a CSV gets "
-                        "them back in the format of each column's first value")
+                        "its dates back as they came, the imputed ones in the column's format")
+    p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
+                   help="how to read --dates columns like 04/02/2022 that read both ways (April 2 or "
+                        "4 February); needed only when they do")
     p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,

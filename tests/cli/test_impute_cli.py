@@ -138,6 +138,8 @@ def test_output_that_appears_during_the_fit_is_kept(tmp_path, table, capsys, mon
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--dates", "nope"], "--dates names a column"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--dates", "kind"],
      "--dates: column 'kind' of {src} does not read as dates"),
+    (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--dates", "kind", "--date-order", "day-first"],
+     "--dates: column 'kind' of {src} does not read as dates in one format in day-first order"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--column-types", "a=text"], "kind one of"),
     (["impute", "{src}", "-o", "{tmp}/out.csv", "--drop", "id", "--column-types", "nope=integer"],
      "column_types names columns that are not in the data"),
@@ -171,6 +173,56 @@ def test_dates_written_as_text_are_imputed_as_dates_and_written_back_as_they_cam
     imputed = pd.to_datetime(got["when"][~observed], format="%d/%m/%Y")  # every one a date in that format
     truth = pd.Timestamp("2020-01-01") + pd.to_timedelta(days[~observed], unit="D")
     assert (imputed - truth).abs().mean() < pd.Timedelta(days=60)  # the column's median: ~225 days off
+
+
+def _dates_table(tmp_path, fmt, day_at_most=28):
+    rng = np.random.default_rng(1)
+    when = pd.to_datetime({"year": rng.integers(2019, 2023, 200), "month": rng.integers(1, 13, 200),
+                           "day": rng.integers(1, day_at_most + 1, 200)})
+    text = pd.Series([f"{d.month}/{d.day}/{d:%y}" if fmt == "unpadded" else f"{d:{fmt}}" for d in when],
+                     dtype=object)
+    text[rng.random(200) < 0.25] = None
+    df = pd.DataFrame({"x": (when - when.min()).dt.days / 100 + rng.normal(0, 0.2, 200), "when": text})
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    return src, df, when
+
+
+def test_dates_that_read_both_ways_need_a_date_order(tmp_path, capsys):
+    # every day is 12 or below: 04/02/2021 is April 2 or 4 February, and a guess would silently
+    # hand the model swapped dates
+    src, df, when = _dates_table(tmp_path, "%d/%m/%Y", day_at_most=12)
+    out = tmp_path / "out.parquet"
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "reads as dates both month first and day first" in err and "--date-order day-first" in err
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", "--date-order", "day-first", *FAST]) == 0
+    got = pd.read_parquet(out)["when"]  # Parquet keeps them as dates: each observed one as written
+    observed = df["when"].notna()
+    assert (got[observed] == when[observed]).all() and got.notna().all()
+
+
+def test_dates_without_leading_zeros_round_trip_as_written(tmp_path):
+    src, df, when = _dates_table(tmp_path, "unpadded")  # 4/2/22: pandas' own guess misses it
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", *FAST]) == 0
+    got = pd.read_csv(out, dtype=str)["when"]
+    observed = df["when"].notna()
+    assert (got[observed] == df["when"][observed]).all()  # as written, not re-padded
+    imputed = pd.to_datetime(got[~observed], format="%m/%d/%y")  # every one a date, month first
+    assert (imputed >= when.min()).all() and (imputed <= when.max()).all()
+
+
+def test_multiple_tables_write_observed_dates_as_they_came(tmp_path):
+    src, df, _ = _dates_table(tmp_path, "%d/%m/%Y")  # days up to 28: reads one way only
+    out = tmp_path / "out.csv"
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", "--multiple", "2", *FAST]) == 0
+    got = pd.read_csv(out, dtype=str)
+    for i in range(3):
+        table = got[got["imputation"] == str(i)].reset_index(drop=True)
+        observed = df["when"].notna()
+        assert (table["when"][observed] == df["when"][observed]).all()
+        assert table["when"].isna().sum() == (0 if i else (~observed).sum())
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])
