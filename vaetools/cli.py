@@ -633,7 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="condition each column on those decoded before it (auto: from 20,000 rows, with a bound)")
     p.add_argument("--rate-weight", type=float, default=1.0)
     p.add_argument("--quantization", type=float, default=1.0)
-    p.add_argument("--chunk-rows", type=int, default=65536)
+    p.add_argument("--chunk-rows", type=int, default=None,
+                   help="rows per chunk, the unit a partial read decodes (default 65,536, fewer past 1,024 columns)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,7 @@
 """VAECompressor and the .vtz file: round trips, guarantees, partial reads, damage, bad input."""
 
 import struct
+import zlib
 import warnings
 
 import numpy as np
@@ -206,6 +207,56 @@ def test_header_that_inflates_past_the_cap_is_refused_without_inflating_it(tmp_p
     with pytest.raises(ValueError, match="more than a .vtz header may hold"):
         comp.compress(df, tmp_path / "big.vtz")
     assert not (tmp_path / "big.vtz").exists()
+
+
+def _with_index(blob: bytes, entries: list[tuple[int, int, int]]) -> bytes:
+    """``blob`` with its chunk index replaced by ``entries`` (offset, first row, rows), its
+    checksum forged to match, as a hostile writer would."""
+    (start,) = struct.unpack_from("<Q", blob, len(blob) - 16)
+    body = struct.pack("<I", len(entries)) + b"".join(struct.pack("<QQQ", *e) for e in entries)
+    return blob[:start] + body + struct.pack("<I", zlib.crc32(body)) + struct.pack("<Q", start) + blob[-8:]
+
+
+def test_index_that_states_more_rows_than_a_writer_writes_is_refused_before_allocating(tmp_path, fitted):
+    # a chunk's row count is the index's word: a few forged bytes could ask for billions of rows
+    df, comp = fitted
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path, chunk_rows=150)
+    good = path.read_bytes()
+    (start,) = struct.unpack_from("<Q", good, len(good) - 16)
+    (n,) = struct.unpack_from("<I", good, start)
+    entries = [struct.unpack_from("<QQQ", good, start + 4 + 24 * i) for i in range(n)]
+    assert n == 3 and _with_index(good, entries) == good
+    huge = [*entries[:2], (entries[2][0], entries[2][1], 1 << 40)]
+    cases = {
+        "chunk 2 states 1,099,511,627,776 rows of 7 columns, more than vaetools writes": huge,
+        "its chunks hold other than the 400 rows its header states": [*entries[:2], (*entries[2][:2], 99)],
+        "chunk 1 of the index is out of place": [entries[0], (entries[1][0], 0, 150), entries[2]],
+    }
+    for message, index in cases.items():
+        bad = tmp_path / "bad.vtz"
+        bad.write_bytes(_with_index(good, index))
+        with pytest.raises(VTZError, match=message):
+            decompress(bad)
+        with pytest.raises(VTZError, match=message):
+            decompress(bad, rows=[0])
+
+
+def test_wide_tables_get_fewer_rows_per_chunk(tmp_path, fitted, monkeypatch):
+    from vaetools.compress import container
+
+    df, comp = fitted
+    monkeypatch.setattr(container, "MAX_CHUNK_CELLS", 7 * 40)  # 40 rows of these 7 columns
+    path = tmp_path / "t.vtz"
+    comp.compress(df, path)
+    assert info(path)["chunks"] == 10  # 400 rows in chunks of 40
+    whole = decompress(path)
+    assert whole.dtypes.equals(df.dtypes) and whole.index.equals(df.index)
+    pd.testing.assert_frame_equal(decompress(path, rows=slice(35, 85)), whole.iloc[35:85])
+    with pytest.raises(ValueError, match="chunk_rows=41 with 7 columns makes chunks of more cells than a .vtz "
+                                         "file holds in one .280.; pass chunk_rows=40 or fewer"):
+        comp.compress(df, tmp_path / "u.vtz", chunk_rows=41)
+    assert not (tmp_path / "u.vtz").exists()
 
 
 def _rename_first(layout):

@@ -451,6 +451,9 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     modelled = frame.loc[:, ~comp.empty_features_]
     table = enc_obj.encode(modelled, unseen="raise")  # a category the file cannot name
     n = len(frame)
+    n_columns = (frame.shape[1] + (0 if passthrough is None else passthrough.shape[1])
+                 + (0 if index is None else index.nlevels))
+    chunk_rows = chunk_rows_for(n_columns, chunk_rows)
     bounds = resolve_bounds(specs, bounds_request, error_mode)
 
     mu = comp._posterior_means(table)  # (n, d) float64
@@ -690,12 +693,38 @@ def restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None
         return s
 
 
+def chunk_rows_for(n_columns: int, requested: int | None) -> int:
+    """Rows per chunk: ``requested``, or 65,536 within ``container.MAX_CHUNK_CELLS``."""
+    most = container.MAX_CHUNK_CELLS // max(n_columns, 1)
+    if requested is None:
+        return max(1, min(65536, most))
+    if requested > most:
+        raise ValueError(f"chunk_rows={requested:,} with {n_columns:,} columns makes chunks of more cells than "
+                         f"a .vtz file holds in one ({container.MAX_CHUNK_CELLS:,}); pass chunk_rows={most:,} "
+                         "or fewer (command line --chunk-rows), or leave it out")
+    return requested
+
+
+def _check_chunk_rows(reader: container.Reader, n_rows: int, n_columns: int) -> None:
+    """Refuse an index whose rows do not add up to the header's, or a chunk larger than any
+    writer writes, before allocating for them: both are the file's word, cheap to forge."""
+    most = container.MAX_CHUNK_CELLS // max(n_columns, 1)
+    for i, ch in enumerate(reader.chunks):
+        if ch.rows > most:
+            raise container.VTZError(f"{reader.path} is corrupted or hostile: chunk {i} states {ch.rows:,} rows of "
+                                     f"{n_columns:,} columns, more than vaetools writes in one chunk")
+    if sum(ch.rows for ch in reader.chunks) != n_rows:
+        raise container.VTZError(f"{reader.path} is corrupted: its chunks hold other than the {n_rows:,} rows "
+                                 "its header states")
+
+
 def decompress_file(src, rows=None) -> pd.DataFrame:
     with container.Reader(src) as reader:
         h = reader.header
         if h.get("format") != FORMAT:
             raise container.VTZError(f"{src} is a .vtz container but not a vaetools table ({h.get('format')!r})")
         n = int(h["n_rows"])
+        _check_chunk_rows(reader, n, len(h["columns"]) + len(h.get("index", [])))
         wanted, needed = _select_chunks(reader, n, rows)
         specs = [ColumnSpec.from_dict(d) for d in h["schema"]]
         enc_obj = TableEncoder(specs)

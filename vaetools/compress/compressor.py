@@ -343,7 +343,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         return -err["rmse"] if err["rmse"] is not None else float(err["accuracy"] or 0.0)
 
     # ------------------------------------------------------------------ files
-    def compress(self, X, dest, error_bound="fit", error_mode: str | None = None, chunk_rows: int = 65536,
+    def compress(self, X, dest, error_bound="fit", error_mode: str | None = None, chunk_rows: int | None = None,
                  overwrite: bool = False, passthrough=None, metadata: dict | None = None) -> dict:
         """Write X to the .vtz file ``dest``; returns the bytes by section.
 
@@ -358,6 +358,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         their place. A DataFrame's index, unless it is 0, 1, 2, ..., is stored the same way.
         ``metadata``: text key-value pairs the file keeps in its header (where the table came
         from, its units, how it was exported); ``info(dest)["metadata"]`` gives them back.
+        ``chunk_rows``: rows per chunk, the unit ``decompress(src, rows=...)`` decodes (default
+        65,536, fewer for tables wider than 1,024 columns: a chunk holds at most 2**26 cells).
         """
         check_is_fitted(self)
         metadata = _checked_metadata(metadata)
@@ -366,8 +368,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                 raise ValueError(f"error_bound must be 'fit', None, a positive number or a dict, got {error_bound!r}")
             error_bound = self.error_bound
         error_mode = self.error_mode if error_mode is None else error_mode
-        if not isinstance(chunk_rows, Integral) or chunk_rows < 1:
-            raise ValueError(f"chunk_rows must be an int >= 1, got {chunk_rows!r}")
+        if chunk_rows is not None and (not isinstance(chunk_rows, Integral) or chunk_rows < 1):
+            raise ValueError(f"chunk_rows must be None or an int >= 1, got {chunk_rows!r}")
         dest = Path(dest)
         if dest.exists() and not overwrite:
             raise exists_error(dest)
@@ -460,7 +462,7 @@ def _dtypes_to_restore(X, frame: pd.DataFrame) -> dict:
 
 
 def compress(X, dest, error_bound=None, error_mode: str = "relative", overwrite: bool = False,
-             chunk_rows: int = 65536, passthrough=None, metadata: dict | None = None, **params) -> dict:
+             chunk_rows: int | None = None, passthrough=None, metadata: dict | None = None, **params) -> dict:
     """Fit a VAECompressor for ``error_bound`` on X (less the ``passthrough`` columns, which are
     stored as they are) and write X to ``dest`` in one call; returns the bytes by section."""
     dest = Path(dest)

@@ -47,6 +47,10 @@ FLAG_DEFLATED_HEADER = 1
 # without a cap a small hostile file could make the reader allocate gigabytes. A header holds the
 # schema, category lists and scalers: adult's is about 8 kB (2.4 kB deflated)
 MAX_HEADER_BYTES = 256 << 20
+# the most cells (rows x columns) a chunk may hold, and so a reader allocates for one: a chunk's
+# row count is the index's word, and a hostile file could state billions in a few bytes.
+# 65,536 rows of 1,024 columns; a writer takes fewer rows per chunk for wider tables
+MAX_CHUNK_CELLS = 1 << 26
 
 
 class VTZError(ValueError):
@@ -205,8 +209,15 @@ class Reader:
         body, crc = blob[:-4], blob[-4:]
         if len(crc) != 4 or _crc(body) != struct.unpack("<I", crc)[0]:
             raise VTZError(f"{self.path} is corrupted: the chunk index checksum does not match")
-        (n,) = struct.unpack_from("<I", body, 0)
+        (n,) = struct.unpack_from("<I", body, 0) if len(body) >= 4 else (-1,)
+        if len(body) != 4 + 24 * n:
+            raise VTZError(f"{self.path} is corrupted: the chunk index does not add up")
         self.chunks = [ChunkInfo(*struct.unpack_from("<QQQ", body, 4 + 24 * i)) for i in range(n)]
+        row, end = 0, 0
+        for i, ch in enumerate(self.chunks):  # in file order, back to back, rows numbered on
+            if ch.first_row != row or ch.offset < end or ch.offset >= index_offset:
+                raise VTZError(f"{self.path} is corrupted: chunk {i} of the index is out of place")
+            row, end = row + ch.rows, ch.offset + 12
         self.chunk_bytes = index_offset - (self.chunks[0].offset if self.chunks else index_offset)
 
     def chunk(self, i: int) -> list[bytes]:
