@@ -1,5 +1,8 @@
 """Polars DataFrames in, polars DataFrames out, with the input's dtypes."""
 
+import datetime
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,6 +119,52 @@ def test_polars_lists_and_lazy_frames_are_refused_with_the_fix():
     nested = polars_table().with_columns(pl.Series("pair", [[i, i + 1] for i in range(300)]))
     with pytest.raises(ValueError, match="'pair' holds values of type ndarray"):
         VAEImputer(**FAST).fit(nested)
+
+
+def test_errors_give_polars_users_their_fix_in_polars_code():
+    df = polars_table().with_columns(pl.Series("id", [f"r{i}" for i in range(300)]))
+    with pytest.raises(UnmodelledColumnError, match=re.escape("drop it (df.drop('id'))")):
+        VAEImputer(**FAST).fit(df)
+    with pytest.raises(UnmodelledColumnError, match=re.escape("drop it (df.drop(columns=['id']))")):
+        VAEImputer(**FAST).fit(df.to_pandas())  # and pandas users theirs
+    dated = polars_table().with_columns(pl.Series("day", [datetime.date(2020, 1, 1 + i % 28) for i in range(300)]))
+    with pytest.raises(UnmodelledColumnError, match=re.escape("(pl.col('day') - pl.col('day').min()).dt.total_days()")):
+        VAECompressor(max_epochs=1).fit(dated)
+
+
+@pytest.mark.parametrize("syntax", ["pandas", "polars"])
+def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
+    # the fixes are code a user pastes: each must run in its library and give what it promises
+    from vaetools.tabular.schema import _FIXES
+
+    frame = pl.DataFrame({
+        "day": [datetime.date(2020, 1, 1), datetime.date(2020, 1, 3)],
+        "wait": [datetime.timedelta(minutes=1), datetime.timedelta(seconds=90)],
+        "pair": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
+        "num": ["1.5", "x"], "clean": ["1.5", "2"], "when": ["2020-01-02", "2021-03-04"], "id": ["a", "b"],
+    })
+    if syntax == "pandas":
+        frame = frame.to_pandas()
+        frame["pair"] = frame["pair"].map(list)
+    column = {"days": "day", "text": "day", "seconds": "wait", "expand": "pair", "coerce": "num",
+              "numbers": "clean", "dates": "when", "drop": "id"}
+    assert set(column) == set(_FIXES[syntax]) == set(_FIXES["pandas"])
+    got = {}
+    for what, template in _FIXES[syntax].items():
+        code = template.format(c=repr(column[what]))
+        value = eval(code, {"df": frame, "pd": pd, "pl": pl})
+        if syntax == "polars" and isinstance(value, pl.Expr):
+            value = frame.select(value).to_series()
+        got[what] = value.to_list() if syntax == "polars" and isinstance(value, pl.Series) else value
+    as_list = (lambda v: list(v)) if syntax == "pandas" else (lambda v: v)
+    assert as_list(got["days"]) == [0, 2]
+    assert as_list(got["text"]) == ["2020-01-01", "2020-01-03"]
+    assert as_list(got["seconds"]) == [60, 90]
+    assert got["expand"].shape == (2, 3)  # a row per row, a column per entry
+    assert as_list(got["coerce"])[0] == 1.5 and pd.isna(as_list(got["coerce"])[1])
+    assert as_list(got["numbers"]) == [1.5, 2.0]
+    assert [str(d)[:10] for d in as_list(got["dates"])] == ["2020-01-02", "2021-03-04"]
+    assert "id" not in got["drop"].columns and got["drop"].shape[1] == frame.shape[1] - 1
 
 
 def test_compress_a_polars_table_with_passthrough(tmp_path):

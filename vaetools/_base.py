@@ -140,9 +140,10 @@ class TabularVAEBase(BaseEstimator):
         return X[fit_cols]  # same names, another order: reorder silently
 
     # ------------------------------------------------------------------ fitting
-    def _fit_core(self, frame: pd.DataFrame, k: int, beta: float) -> EncodedTable:
+    def _fit_core(self, frame: pd.DataFrame, k: int, beta: float, polars: bool = False) -> EncodedTable:
         """Schema, scalers and a trained model for ``frame``; sets the shared fitted attributes
-        and returns the encoding of the modelled columns."""
+        and returns the encoding of the modelled columns. ``polars``: the caller's X was a polars
+        DataFrame, whose users get the fixes in errors in polars code."""
         self.fit_columns_ = list(frame.columns)
         if frame.shape[0] < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 rows to fit, got {frame.shape[0]} "
@@ -156,7 +157,8 @@ class TabularVAEBase(BaseEstimator):
                           "keep_empty_features=True.", UserWarning, stacklevel=3)
         modelled = frame.loc[:, ~empty]
         column_types = dict(self.column_types or {})
-        self.schema_ = infer_schema(modelled, column_types, self.max_categories, self._model_times) if modelled.shape[1] else []
+        self.schema_ = infer_schema(modelled, column_types, self.max_categories, self._model_times,
+                                    "polars" if polars else "pandas") if modelled.shape[1] else []
         if self._zero_masses:
             mark_zero_masses(self.schema_, modelled)
         self.encoder_ = TableEncoder(self.schema_).fit(modelled)

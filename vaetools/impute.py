@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
+from vaetools._frames import is_polars
 from vaetools.model import Batch, Posterior
 from vaetools.tabular import ColumnSpec
 from vaetools.training import batch_size_for, fit_draw_scale, to_batch
@@ -181,7 +182,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     def fit(self, X, y=None):
         """Learn the schema, the scalers and the VAE from X (missing cells allowed)."""
         frame = self._to_frame(X, reset=True)
-        self._fit_core(frame, k=self.n_draws, beta=1.0)
+        self._fit_core(frame, k=self.n_draws, beta=1.0, polars=is_polars(X))
         # as sklearn's MissingIndicator(features="missing-only"): columns with holes at fit
         self.indicator_features_ = np.flatnonzero(frame.isna().any(axis=0).to_numpy())
         return self

@@ -142,7 +142,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             self.autoregressive_ = len(frame) >= _AUTOREGRESSIVE_ROWS and self.error_bound is not None
         else:
             self.autoregressive_ = bool(self.autoregressive)
-        table = self._fit_core(frame, k=1, beta=self.rate_weight)
+        table = self._fit_core(frame, k=1, beta=self.rate_weight, polars=self.input_was_polars_)
         self._calibrate_unbounded_scales(table)
         self._n_features_out = self.latent_dim
         self.latent_mean_ = self.model_.prior_loc.detach().double().cpu().numpy()

@@ -186,7 +186,26 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
     return text.iloc[0] if parsed.notna().mean() >= 0.9 else None
 
 
-def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool) -> None:
+# the fixes error messages suggest, in the syntax of the caller's DataFrame library ({c}: the
+# column's name as Python writes it)
+_FIXES = {
+    "pandas": {"days": "(df[{c}] - df[{c}].min()).dt.days", "text": "df[{c}].astype(str)",
+               "seconds": "df[{c}].dt.total_seconds()", "expand": "pd.DataFrame(df[{c}].tolist())",
+               "coerce": "pd.to_numeric(df[{c}], errors='coerce')", "numbers": "pd.to_numeric(df[{c}])",
+               "dates": "pd.to_datetime(df[{c}])", "drop": "df.drop(columns=[{c}])"},
+    "polars": {"days": "(pl.col({c}) - pl.col({c}).min()).dt.total_days()", "text": "pl.col({c}).cast(pl.String)",
+               "seconds": "pl.col({c}).dt.total_seconds()",
+               "expand": "pl.DataFrame(df[{c}].to_list(), orient='row')",
+               "coerce": "pl.col({c}).cast(pl.Float64, strict=False)", "numbers": "pl.col({c}).cast(pl.Float64)",
+               "dates": "pl.col({c}).str.to_datetime()", "drop": "df.drop({c})"},
+}
+
+
+def _fix(syntax: str, what: str, name) -> str:
+    return _FIXES[syntax][what].format(c=repr(name))
+
+
+def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool, syntax: str = "pandas") -> None:
     """Dtypes no kind fits: as categories a date column would be refused as an ID (or imputed
     only with dates already seen), and complex numbers would lose their imaginary part. Dates
     and durations are modelled as numbers (``times``) where the caller can give them back."""
@@ -194,11 +213,11 @@ def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool) -> None:
     if pd.api.types.is_datetime64_any_dtype(t) and not times:
         raise UnmodelledColumnError(
             f"{col} holds dates and times ({t}), which vaetools does not model here", name,
-            f"pass it as numbers, e.g. days since its first date: (df[{name!r}] - df[{name!r}].min()).dt.days, "
-            f"as text with df[{name!r}].astype(str) to model it as categories, or drop it")
+            f"pass it as numbers, e.g. days since its first date: {_fix(syntax, 'days', name)}, "
+            f"as text with {_fix(syntax, 'text', name)} to model it as categories, or drop it")
     if pd.api.types.is_timedelta64_dtype(t) and not times:
         raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model here", name,
-                                    f"pass them as numbers, e.g. df[{name!r}].dt.total_seconds(), or drop the column")
+                                    f"pass them as numbers, e.g. {_fix(syntax, 'seconds', name)}, or drop the column")
     if pd.api.types.is_complex_dtype(t):
         raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
                          f"and imaginary parts as two columns (np.real, np.imag)")
@@ -207,21 +226,23 @@ def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool) -> None:
         if nested is not None:
             raise ValueError(f"{col} holds values of type {type(nested).__name__} (e.g. {str(nested)[:40]}), "
                              f"which vaetools does not model; expand them into columns of their own "
-                             f"(pd.DataFrame(df[{name!r}].tolist())) or drop the column")
+                             f"({_fix(syntax, 'expand', name)}) or drop the column")
 
 
-def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, times: bool = True) -> ColumnSpec:
+def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, times: bool = True,
+                 syntax: str = "pandas") -> ColumnSpec:
     """Schema of one column; ``kind`` forces the kind when given. ``times``: model dates and
-    durations as numbers (``vaetools.tabular.times``) rather than refuse them."""
+    durations as numbers (``vaetools.tabular.times``) rather than refuse them. ``syntax``:
+    "pandas" or "polars", the library whose code the errors' fixes are written in."""
     dtype = str(s.dtype)
     obs = s.dropna()
     is_bool = pd.api.types.is_bool_dtype(s.dtype)
     is_numeric = pd.api.types.is_numeric_dtype(s.dtype) and not is_bool
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
-    _refuse_unmodelled_dtype(s, name, times)
+    _refuse_unmodelled_dtype(s, name, times, syntax)
     if times and is_time(s.dtype):
-        return _time_column(s, name, kind, dtype)
+        return _time_column(s, name, kind, dtype, syntax)
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
@@ -244,7 +265,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
             if bad is not None:
                 raise ValueError(
                     f"{_describe(name)} looks numeric but holds text values such as {bad}; clean "
-                    f"them (e.g. pd.to_numeric(df[{name!r}], errors='coerce')) or declare the column "
+                    f"them (e.g. {_fix(syntax, 'coerce', name)}) or declare the column "
                     f"categorical with column_types={{{name!r}: 'categorical'}}. If {bad[0]!r} marks "
                     f"missing cells, pass missing_values={bad[0]!r} (command line: --na-values)")
             kind = "binary" if obs.nunique() == 2 else "categorical"
@@ -270,24 +291,24 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
             if example is not None:
                 raise ValueError(
                     f"{_describe(name)} holds numbers written as text (e.g. {example!r}), {len(cats)} distinct "
-                    f"values, too many to model as categories; convert it with pd.to_numeric(df[{name!r}]) "
+                    f"values, too many to model as categories; convert it with {_fix(syntax, 'numbers', name)} "
                     f"to model it as numbers")
             example = _date_text_example(obs)
             if example is not None:
                 raise UnmodelledColumnError(
                     f"{_describe(name)} holds dates written as text (e.g. {example!r})", name,
-                    f"parse them with pd.to_datetime(df[{name!r}]): VAEImputer models dates and durations; "
+                    f"parse them with {_fix(syntax, 'dates', name)}: VAEImputer models dates and durations; "
                     f"or drop the column", dates=True)
             raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
                 f"{max_categories}: it looks like an ID or free text, which a VAE cannot model", name,
-                f"drop it (df.drop(columns=[{name!r}])) or raise max_categories")
+                f"drop it ({_fix(syntax, 'drop', name)}) or raise max_categories")
         spec.categories = cats
         return spec
 
     if not is_numeric:
         raise ValueError(f"{_describe(name)} is declared {kind} but has non-numeric dtype {dtype}; "
-                         f"convert it with pd.to_numeric first")
+                         f"convert it with {_fix(syntax, 'numbers', name)} first")
     values = obs.to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
@@ -300,12 +321,12 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
     return spec
 
 
-def _time_column(s: pd.Series, name, kind: str | None, dtype: str) -> ColumnSpec:
+def _time_column(s: pd.Series, name, kind: str | None, dtype: str, syntax: str = "pandas") -> ColumnSpec:
     """Dates, periods and durations: whole steps of their resolution, an integer column unless declared
     continuous (then imputations keep fractions of a step, down to the dtype's tick)."""
     if kind not in (None, "integer", "continuous"):
         raise ValueError(f"column_types[{name!r}] = {kind!r}, but {_describe(name)} holds {dtype}, modelled as "
-                         f"numbers; to model it as categories pass it as text (df[{name!r}].astype(str))")
+                         f"numbers; to model it as categories pass it as text ({_fix(syntax, 'text', name)})")
     time = describe(s)
     spec = ColumnSpec(name=name, kind=kind or "integer", dtype=dtype, extra={"time": time})
     values = to_units(s, time)
@@ -352,9 +373,9 @@ def mark_zero_masses(specs: list[ColumnSpec], df: pd.DataFrame, min_share: float
 
 
 def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
-                 max_categories: int = 100, times: bool = True) -> list[ColumnSpec]:
+                 max_categories: int = 100, times: bool = True, syntax: str = "pandas") -> list[ColumnSpec]:
     """One ColumnSpec per column of ``df``; ``column_types`` maps names to forced kinds;
-    ``times`` as in ``infer_column``."""
+    ``times`` and ``syntax`` as in ``infer_column``."""
     column_types = dict(column_types or {})
     unknown = [c for c in column_types if c not in df.columns]
     if unknown:
@@ -362,7 +383,7 @@ def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
     specs, refused = [], []
     for j, name in enumerate(df.columns):
         try:
-            specs.append(infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, times))
+            specs.append(infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, times, syntax))
         except UnmodelledColumnError as exc:
             refused.append(exc)
     if refused:
