@@ -240,6 +240,11 @@ def test_index_that_states_more_rows_than_a_writer_writes_is_refused_before_allo
             decompress(bad)
         with pytest.raises(VTZError, match=message):
             decompress(bad, rows=[0])
+    forged = bytearray(good)  # a chunk's length is not under its checksum: read() would allocate it
+    struct.pack_into("<Q", forged, entries[0][0], 1 << 62)
+    (tmp_path / "bad.vtz").write_bytes(bytes(forged))
+    with pytest.raises(VTZError, match="chunk 0's length 4,611,686,018,427,387,904 exceeds the file size"):
+        decompress(tmp_path / "bad.vtz")
 
 
 def test_wide_tables_get_fewer_rows_per_chunk(tmp_path, fitted, monkeypatch):

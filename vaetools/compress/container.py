@@ -224,6 +224,8 @@ class Reader:
         info = self.chunks[i]
         self.fh.seek(info.offset)
         (length,) = struct.unpack("<Q", self._exact(8, f"chunk {i}"))
+        if length > self.size:  # before reading: a forged length would have read() allocate it
+            raise VTZError(f"{self.path} is truncated or corrupted: chunk {i}'s length {length:,} exceeds the file size")
         payload = self._exact(length, f"chunk {i}")
         (crc,) = struct.unpack("<I", self._exact(4, f"chunk {i} checksum"))
         where = f"chunk {i} (rows {info.first_row}-{info.first_row + info.rows - 1})"
