@@ -6,6 +6,8 @@ Loading uses ``np.load(allow_pickle=False)`` and ``json``; nothing in the file c
 from __future__ import annotations
 
 import json
+import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -98,10 +100,10 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             if fh.read(len(ZIP_MAGIC)) != ZIP_MAGIC:  # not a zip: np.load would try it as a pickle and
                 # answer with advice to load it unsafely
                 raise ValueError("it is not the zip archive a saved estimator is")
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(z["__meta__"].tobytes().decode())
-            weights = {k[2:]: np.array(z[k]) for k in z.files if k.startswith("w/")}
-    except (OSError, ValueError, KeyError) as exc:
+        arrays = _read_arrays(path)
+        meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        weights = {k[2:]: a for k, a in arrays.items() if k.startswith("w/")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a saved vaetools estimator ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a saved vaetools estimator (no {FORMAT!r} document)")
@@ -109,6 +111,30 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         raise ValueError(f"{path} was written by a newer vaetools (format version {meta['version']}); "
                          f"this one reads up to {VERSION}: upgrade vaetools")
     return meta, weights
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The archive's arrays, each checked before it is allocated: np.load would allocate what
+    an array's header states (8 TiB for a forged shape) and inflate compressed members, where
+    ``save_estimator`` stores every array uncompressed (np.savez), so no array holds more bytes
+    than the file."""
+    size = path.stat().st_size
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                raise ValueError(f"its array {name!r} is compressed, which vaetools never writes")
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, _, dtype = header(f)
+            if dtype.hasobject or math.prod(shape) * dtype.itemsize > info.file_size:
+                raise ValueError(f"its array {name!r} states more data than it holds, or Python objects")
+            with zf.open(info) as f:
+                out[name] = np.lib.format.read_array(f, allow_pickle=False)
+    return out
 
 
 def describe_saved(path) -> dict:

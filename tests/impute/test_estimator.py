@@ -1,6 +1,7 @@
 """VAEImputer as a scikit-learn estimator and as a DataFrame tool."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -227,6 +228,34 @@ def test_save_load_round_trip_without_pickle(tmp_path, holey):
     (tmp_path / "junk").write_bytes(b"hello")
     with pytest.raises(ValueError, match="not a saved vaetools estimator"):
         VAEImputer.load(tmp_path / "junk")
+
+
+def test_saved_model_whose_arrays_state_more_than_they_hold_is_refused_before_allocating(tmp_path, holey):
+    # a .vtm is a zip of .npy arrays: np.load allocates whatever shape an array's header states
+    # (8 TiB from a few forged bytes) and inflates compressed members
+    import io
+    import zipfile
+
+    path = tmp_path / "imp.vtm"
+    VAEImputer(**FAST).fit(holey).save(path)
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    name = next(n for n in members if n.startswith("w/"))
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(head, {"descr": "<f8", "fortran_order": False, "shape": (2**40,)})
+    for forged, compression, message in [
+        (head.getvalue() + b"\0" * 64, zipfile.ZIP_STORED, f"its array '{name[:-4]}' states more data than it holds"),
+        (members[name], zipfile.ZIP_DEFLATED, f"its array '{name[:-4]}' is compressed"),
+    ]:
+        bad = tmp_path / "bad.vtm"
+        with zipfile.ZipFile(bad, "w") as zf:
+            for n, data in members.items():
+                zf.writestr(n, forged if n == name else data, compress_type=compression if n == name else zipfile.ZIP_STORED)
+        with pytest.raises(ValueError, match="not a saved vaetools estimator .*" + re.escape(message)):
+            VAEImputer.load(bad)
+    (tmp_path / "zip.vtm").write_bytes(b"PK\x03\x04 and then no zip")
+    with pytest.raises(ValueError, match="not a saved vaetools estimator"):
+        VAEImputer.load(tmp_path / "zip.vtm")
 
 
 def test_multiple_imputations_draw_plausible_distinct_tables(frame, holey):
