@@ -108,8 +108,8 @@ def test_polars_dates_times_and_durations_come_back_in_their_dtypes():
     for c in df.columns:  # observed cells as they were, the zone's wall clock included
         observed = df[c].is_not_null()
         assert out[c].filter(observed).equals(df[c].filter(observed))
-    with pytest.raises(UnmodelledColumnError, match="(?s)'day' holds dates.*'stamp'.*'wait'.*passthrough"):  # no way back in a .vtz
-        VAECompressor(max_epochs=1).fit(df)
+    comp = VAECompressor(max_epochs=5, error_bound=0.01, random_state=0).fit(df)  # and through a .vtz file
+    assert comp.inverse_transform(comp.transform(df)).schema == df.schema
 
 
 def test_polars_lists_and_lazy_frames_are_refused_with_the_fix():
@@ -127,9 +127,10 @@ def test_errors_give_polars_users_their_fix_in_polars_code():
         VAEImputer(**FAST).fit(df)
     with pytest.raises(UnmodelledColumnError, match=re.escape("drop it (df.drop(columns=['id']))")):
         VAEImputer(**FAST).fit(df.to_pandas())  # and pandas users theirs
-    dated = polars_table().with_columns(pl.Series("day", [datetime.date(2020, 1, 1 + i % 28) for i in range(300)]))
-    with pytest.raises(UnmodelledColumnError, match=re.escape("(pl.col('day') - pl.col('day').min()).dt.total_days()")):
-        VAECompressor(max_epochs=1).fit(dated)
+    text_dates = polars_table().with_columns(
+        pl.Series("day", [str(datetime.date(2020, 1, 1) + datetime.timedelta(days=i)) for i in range(300)]))
+    with pytest.raises(UnmodelledColumnError, match=re.escape("parse them with pl.col('day').str.to_datetime()")):
+        VAECompressor(max_epochs=1).fit(text_dates)
 
 
 @pytest.mark.parametrize("syntax", ["pandas", "polars"])
@@ -139,15 +140,13 @@ def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
 
     frame = pl.DataFrame({
         "day": [datetime.date(2020, 1, 1), datetime.date(2020, 1, 3)],
-        "wait": [datetime.timedelta(minutes=1), datetime.timedelta(seconds=90)],
         "pair": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
         "num": ["1.5", "x"], "clean": ["1.5", "2"], "when": ["2020-01-02", "2021-03-04"], "id": ["a", "b"],
     })
     if syntax == "pandas":
         frame = frame.to_pandas()
         frame["pair"] = frame["pair"].map(list)
-    column = {"days": "day", "text": "day", "seconds": "wait", "expand": "pair", "coerce": "num",
-              "numbers": "clean", "dates": "when", "drop": "id"}
+    column = {"text": "day", "expand": "pair", "coerce": "num", "numbers": "clean", "dates": "when", "drop": "id"}
     assert set(column) == set(_FIXES[syntax]) == set(_FIXES["pandas"])
     got = {}
     for what, template in _FIXES[syntax].items():
@@ -157,9 +156,7 @@ def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
             value = frame.select(value).to_series()
         got[what] = value.to_list() if syntax == "polars" and isinstance(value, pl.Series) else value
     as_list = (lambda v: list(v)) if syntax == "pandas" else (lambda v: v)
-    assert as_list(got["days"]) == [0, 2]
     assert as_list(got["text"]) == ["2020-01-01", "2020-01-03"]
-    assert as_list(got["seconds"]) == [60, 90]
     assert got["expand"].shape == (2, 3)  # a row per row, a column per entry
     assert as_list(got["coerce"])[0] == 1.5 and pd.isna(as_list(got["coerce"])[1])
     assert as_list(got["numbers"]) == [1.5, 2.0]

@@ -68,11 +68,6 @@ class TabularVAEBase(BaseEstimator):
     # them off: at a 1% bound they made files larger (abalone 15,143 -> 15,563 bytes, wine
     # 12,097 -> 12,524, adult 189,281 -> 191,409), their weights costing more than they saved
     _linear_skip = False
-    # model dates and durations as numbers (``tabular.times``). The .vtz codec has no way to
-    # give them back, so the compressor leaves it off: it refuses them and offers to store them
-    # as they are
-    _model_times = False
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
@@ -157,7 +152,7 @@ class TabularVAEBase(BaseEstimator):
                           "keep_empty_features=True.", UserWarning, stacklevel=3)
         modelled = frame.loc[:, ~empty]
         column_types = dict(self.column_types or {})
-        self.schema_ = infer_schema(modelled, column_types, self.max_categories, self._model_times,
+        self.schema_ = infer_schema(modelled, column_types, self.max_categories,
                                     "polars" if polars else "pandas") if modelled.shape[1] else []
         if self._zero_masses:
             mark_zero_masses(self.schema_, modelled)

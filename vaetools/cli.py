@@ -370,22 +370,32 @@ def _parse_column_types(text: str | None) -> dict | None:
 
 
 def _parse_bound(text: str):
-    """``0.01`` for every numeric column, ``col=0.01,other=0.5`` per column, or ``none``."""
+    """``0.01`` for every numeric column, ``col=0.01,other=0.5`` per column (a date or duration
+    column's as a duration, ``signup=1h``), or ``none``."""
+    import pandas as pd
+
     if text.strip().lower() == "none":
         return None
+
+    def value(v: str):
+        try:
+            return float(v)
+        except ValueError:
+            return pd.Timedelta(v.strip())  # 1h, 2 days, 00:30:00
+
     try:
         if "=" not in text:
             out = float(text)
         else:
             out = {}
             for part in text.split(","):
-                name, value = part.split("=", 1)
-                out[name.strip()] = float(value)
+                name, v = part.split("=", 1)
+                out[name.strip()] = value(v)
     except ValueError:
         raise CLIError(f"--error-bound {text!r}: give a number (0.01) or column=number pairs "
-                       "(price=0.5,qty=0.01)") from None
+                       "(price=0.5,qty=0.01; a date column's as a duration, signup=1h)") from None
     values = out.values() if isinstance(out, dict) else [out]
-    if not all(np.isfinite(v) and v > 0 for v in values):
+    if not all(v > pd.Timedelta(0) if isinstance(v, pd.Timedelta) else np.isfinite(v) and v > 0 for v in values):
         raise CLIError(f"--error-bound {text!r}: bounds must be positive numbers (0.01 is 1% of each "
                        "column's range)")
     return out
@@ -406,6 +416,7 @@ def cmd_compress(args) -> int:
     unknown = [c for c in args.passthrough if c not in df.columns]
     if unknown:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
+    _parse_dates(df, args.dates, src, args.date_order)
     if args.model:
         comp = VAECompressor.load(args.model)
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
@@ -422,8 +433,10 @@ def cmd_compress(args) -> int:
         try:
             comp.fit(modelled)
         except UnmodelledColumnError as exc:  # the command line's way to keep them
+            dates = f"to model {_them(exc.date_columns)} as dates, add --dates {_words(exc.date_columns)}; " \
+                if exc.date_columns else ""
             them = _them(exc.columns)
-            raise CLIError(f"{exc.reason}; to keep {them} in the file as {'it is' if them == 'it' else 'they are'}, "
+            raise CLIError(f"{exc.reason}; {dates}to keep {them} in the file as {'it is' if them == 'it' else 'they are'}, "
                            f"add --passthrough {_words(exc.columns)}, or remove {them} from the table") from None
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
@@ -503,7 +516,8 @@ def cmd_info(args) -> int:
     for key, value in facts["metadata"].items():
         print(f"metadata {key}: {value!r}")
     bounds = facts["error_bounds"]
-    print("error bounds: " + (", ".join(f"{k}: {v:g}" for k, v in bounds.items()) if bounds else
+    print("error bounds: " + (", ".join(f"{k}: {v:g}" if isinstance(v, (int, float)) else f"{k}: {v}"
+                                        for k, v in bounds.items()) if bounds else
                               "none (numeric values are the decoder's reconstruction)"))
     s = facts["stream_bytes"]
     labels = sum(n for k, n in s.items() if k.startswith("index/"))
@@ -627,7 +641,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "decodes to floats within the bound")
     p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--passthrough", nargs="+", default=[], metavar="COL",
-                   help="columns to store exactly as they are, not modelled (IDs, free text, dates)")
+                   help="columns to store exactly as they are, not modelled (IDs, free text)")
+    p.add_argument("--dates", nargs="+", default=[], metavar="COL",
+                   help="columns of dates or timestamps written as text, to model as dates (decompress "
+                        "writes them as YYYY-MM-DD[ HH:MM:SS])")
+    p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
+                   help="how to read --dates columns like 04/02/2022 that read both ways")
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--autoregressive", choices=["auto", "on", "off"], default="auto",
                    help="condition each column on those decoded before it (auto: from 20,000 rows, with a bound)")

@@ -117,7 +117,6 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
 
     _zero_masses = True
     _linear_skip = True
-    _model_times = True
     # max_epochs="auto": about 384,000 row visits within [20, 400] epochs. With the batch and
     # step size of ``_batch_rows`` and ``_peak_learning_rate`` this imputed as well as the
     # previous plan (6,000 steps of 64 rows at 3e-3, at most 2M visits; 18 of 24 benchmark

@@ -160,3 +160,30 @@ def test_a_decimal_comma_csv_decompresses_as_it_came(tmp_path, csv, capsys):
     assert main(["compress", str(csv[0]), "-o", str(ordinary), "--epochs", "5", "-q"]) == 0
     assert main(["decompress", str(ordinary), "-o", str(tmp_path / "o.csv")]) == 0
     assert (tmp_path / "o.csv").read_text().splitlines()[0] == "a,b,c"
+
+
+def test_text_dates_compress_as_dates_within_a_duration_bound(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    days = rng.integers(0, 900, 300)
+    when = pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D")
+    df = pd.DataFrame({"x": days / 100 + rng.normal(0, 0.2, 300), "when": when.strftime("%d/%m/%Y")})
+    df.loc[rng.random(300) < 0.2, "when"] = None
+    src, vtz, out = tmp_path / "in.csv", tmp_path / "t.vtz", tmp_path / "out.csv"
+    df.to_csv(src, index=False)
+    fast = ["--epochs", "10", "-q"]
+    assert main(["compress", str(src), "-o", str(vtz), *fast]) == 2
+    assert "to model it as dates, add --dates when; to keep it in the file as it is, add --passthrough when" \
+        in capsys.readouterr().err
+    assert main(["compress", str(src), "-o", str(vtz), "--dates", "when", "--error-mode", "absolute",
+                 "--error-bound", "when=3 days,x=0.05", *fast]) == 0
+    assert main(["info", str(vtz)]) == 0
+    assert "when: 3 days 00:00:00" in capsys.readouterr().out
+    assert main(["decompress", str(vtz), "-o", str(out)]) == 0
+    back = pd.read_csv(out)
+    seen = df["when"].notna()
+    assert back["when"].isna().equals(~seen)  # missing cells where they were
+    decoded = pd.to_datetime(back["when"][seen], format="%Y-%m-%d")
+    assert (decoded - when[seen]).abs().max() <= pd.Timedelta(days=3)
+    assert main(["compress", str(src), "-o", str(tmp_path / "u.vtz"), "--dates", "when", "--error-mode",
+                 "absolute", "--error-bound", "when=3,x=0.05", *fast]) == 2
+    assert "must be a duration in absolute mode" in capsys.readouterr().err

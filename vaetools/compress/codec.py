@@ -15,12 +15,13 @@ per-cell model or a static histogram (or Laplace) in the header. The decoder run
 float64 from the weights stored in the file (matrices as entropy-coded integers with per-row
 scales, fp16 vectors),
 at compression and decompression alike, so both sides compute the same predictions on any machine.
-Columns the model was not fitted on (``passthrough``: IDs, free text, dates) are stored as they
+Columns the model was not fitted on (``passthrough``: IDs, free text) are stored as they
 are, one section per chunk each (``verbatim``).
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import struct
 import zlib
@@ -33,8 +34,9 @@ from scipy import special
 
 from vaetools.model import MaskedVAE
 from vaetools.model.vae import Batch
-from vaetools.tabular import ColumnSpec, TableEncoder, labels
+from vaetools.tabular import ColumnSpec, TableEncoder, labels, times
 from vaetools.tabular.encoding import NUMERIC_KINDS
+from vaetools.tabular.schema import column_numbers
 
 from . import container, verbatim
 from .entropy import (CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits, choose_given_bits,
@@ -425,6 +427,8 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
         if spec.kind not in NUMERIC_KINDS:
             raise ValueError(f"error_bound[{name!r}]: column {name!r} is {spec.kind}; categorical "
                              "values are always stored exactly, bounds apply to numeric columns")
+        if spec.time and error_mode == "absolute":
+            value = _bound_in_steps(name, spec, value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
             raise ValueError(f"error_bound for column {name!r} must be a positive number, got {value!r}")
         if error_mode == "relative":
@@ -436,6 +440,21 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
             absolute = float(value)
         out[names[name]] = float(absolute)
     return out
+
+
+def _bound_in_steps(name, spec: ColumnSpec, value):
+    """An absolute bound on a date or duration column, given as a duration (pd.Timedelta("1h"),
+    datetime.timedelta, np.timedelta64), in the steps the column is modelled in; a period
+    column's bound counts periods, a plain number."""
+    time = spec.time
+    if time["kind"] == "period":
+        return value
+    if isinstance(value, (datetime.timedelta, np.timedelta64)):  # pd.Timedelta among them
+        step = pd.Timedelta(int(time["step"]), unit=time["unit"])
+        return pd.Timedelta(value) / step
+    raise ValueError(f"error_bound for column {name!r}, which holds {spec.dtype}, must be a duration in "
+                     f"absolute mode, e.g. {{{name!r}: pd.Timedelta('1h')}} (command line: --error-bound "
+                     f"{name}=1h); a number has no unit there")
 
 
 def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_request, error_mode: str,
@@ -473,7 +492,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
 
-    truths = {j: pd.to_numeric(modelled.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan) for j in bounds}
+    truths = {j: column_numbers(modelled.iloc[:, j], specs[j]) if specs[j].time else
+              pd.to_numeric(modelled.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan) for j in bounds}
     pieces: dict[str, list[np.ndarray]] = {}
 
     def symbols(rows: slice):
@@ -677,6 +697,8 @@ def restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None
     s = pd.Series(values)
     if dtype is None:
         return s
+    if spec is not None and spec.time:  # whole steps since the origin, back to dates or durations
+        return times.from_units(values, spec.time, pd.api.types.pandas_dtype(dtype))
     try:
         if dtype == "category" and spec is not None:
             return pd.Series(pd.Categorical(values, categories=spec.categories, ordered=spec.ordered))
@@ -877,10 +899,20 @@ def file_info(src) -> dict:
                 "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],
                 "autoregressive": bool(h["model"].get("ar_hidden", 0)),
                 "bits_per_value": 8 * size / max(n * ncol, 1),
-                "error_bounds": {h["schema"][int(j)]["name"]: b["absolute"] for j, b in h["bounds"].items()},
+                "error_bounds": {h["schema"][int(j)]["name"]: _bound_as_given(h["schema"][int(j)], b["absolute"])
+                                 for j, b in h["bounds"].items()},
                 "stream_bytes": streams,
                 "column_bytes": by_column,
                 "metadata": _metadata(h)}
+
+
+def _bound_as_given(spec: dict, absolute: float):
+    """A column's bound as its user thinks of it: a duration for dates and durations (the
+    header keeps it in the steps they are modelled in), else the number."""
+    time = spec.get("extra", {}).get("time")
+    if not time or time["kind"] == "period":
+        return absolute
+    return pd.Timedelta(int(time["step"]), unit=time["unit"]) * absolute
 
 
 def file_metadata(src) -> dict:

@@ -20,7 +20,7 @@ from vaetools._frames import as_pandas, is_polars, to_polars
 from vaetools.model import MaskedVAE
 from vaetools.tabular import labels
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
-from vaetools.tabular.schema import UnmodelledColumnError
+from vaetools.tabular.schema import UnmodelledColumnError, column_numbers
 from vaetools.training import to_batch
 
 from . import codec, container
@@ -135,6 +135,8 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
 
     def _fit(self, X):
         self.input_was_polars_ = is_polars(X)
+        # polars Date columns: pandas holds them as datetime64, which would decode to Datetime
+        self.polars_dates_ = [c for c, t in X.schema.items() if str(t) == "Date"] if self.input_was_polars_ else []
         X = as_pandas(X)
         frame = self._to_frame(X, reset=True)
         self._fit_input_kind(X, frame)
@@ -304,7 +306,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _as_fit_kind(self, frame: pd.DataFrame, arrays: bool):
         """A decoded table as the fit's input was: polars, pandas, or (``arrays``) an array."""
         if self.input_was_polars_:
-            return to_polars(frame)
+            import polars as pl
+
+            return to_polars(frame, {c: pl.Date for c in self.polars_dates_})
         return frame if self.input_was_frame_ or not arrays else frame.to_numpy()
 
     def sample(self, n_samples: int = 1, random_state=None):
@@ -328,8 +332,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             name = frame.columns[~self.empty_features_][j]
             obs = frame[name].notna().to_numpy()
             if spec.kind in ("continuous", "integer"):
-                t = pd.to_numeric(frame[name]).to_numpy(dtype=np.float64, na_value=np.nan)[obs]
-                r = pd.to_numeric(recon[name]).to_numpy(dtype=np.float64, na_value=np.nan)[obs]
+                t, r = (_numbers(table[name], spec)[obs] for table in (frame, recon))
                 sq += float(np.sum(((t - r) / (spec.std if spec.transform == "none" else np.nanstd(t) or 1.0)) ** 2))
                 n_num += int(obs.sum())
             else:
@@ -354,7 +357,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         (default: the fitted ``error_mode``). Any bound is guaranteed; the one given at fit also
         gives the smallest files. Categorical values and missing cells always round-trip exactly.
         ``passthrough``: names of more columns of the DataFrame X, which the compressor was not
-        fitted on (IDs, free text, dates), stored exactly as they are (LZMA) and given back in
+        fitted on (IDs, free text, dates to keep exactly), stored as they are (LZMA) and given back in
         their place. A DataFrame's index, unless it is 0, 1, 2, ..., is stored the same way.
         ``metadata``: text key-value pairs the file keeps in its header (where the table came
         from, its units, how it was exported); ``info(dest)["metadata"]`` gives them back.
@@ -381,11 +384,14 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                                                        kept, positions, _labels(X))
         if metadata:
             header["metadata"] = metadata
-        return container.write(dest, header, weights, chunks, overwrite=overwrite)
+        version = container.FORMAT_VERSION if any(spec.time for spec in self.schema_) else \
+            min(container.FORMAT_VERSION, container.VERSION_WITHOUT_TIMES)  # for older readers
+        return container.write(dest, header, weights, chunks, overwrite=overwrite, version=version)
 
     def _saved_state(self) -> dict:
         return {"autoregressive": bool(self.autoregressive_), "input_was_frame": bool(self.input_was_frame_),
                 "input_was_polars": bool(self.input_was_polars_),
+                "polars_dates": [labels.to_json(c) for c in self.polars_dates_],
                 "fit_dtypes": [[labels.to_json(name), dtype] for name, dtype in self.fit_dtypes_.items()],
                 "latent_mean": self.latent_mean_.tolist(), "latent_std": self.latent_std_.tolist(),
                 "latent_step": self.latent_step_.tolist()}
@@ -394,6 +400,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.autoregressive_ = meta["autoregressive"]
         self.input_was_frame_ = meta["input_was_frame"]
         self.input_was_polars_ = meta.get("input_was_polars", False)  # saved before polars: pandas
+        self.polars_dates_ = [labels.from_json(c) for c in meta.get("polars_dates", [])]
         self.fit_dtypes_ = {labels.from_json(name): dtype for name, dtype in meta["fit_dtypes"]}
         for name in ("latent_mean", "latent_std", "latent_step"):
             setattr(self, name + "_", np.array(meta[name], dtype=np.float64))
@@ -402,6 +409,13 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
+
+
+def _numbers(s: pd.Series, spec) -> np.ndarray:
+    """A numeric column as the model counts it: dates and durations in steps, else as numbers."""
+    if spec.time:
+        return column_numbers(s, spec)
+    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _checked_metadata(metadata) -> dict:

@@ -40,8 +40,12 @@ TRAILER = b"VTZ-END\x00"
 # Periods, Intervals, ...) as ``tabular.labels`` writes them, and the schema's ``ordered`` for
 # ordered categories. Older versions are still read. A header may also hold "metadata", text
 # key-value pairs from compress's caller, which no reader needs to decode the table (added in
-# version 7's lifetime: readers that do not know it ignore it).
-FORMAT_VERSION = 7
+# version 7's lifetime: readers that do not know it ignore it). 8: dates, timestamps, periods and
+# durations modelled as integer columns of whole steps (the schema's extra["time"],
+# ``tabular.times``), which a reader of 7 would decode as plain numbers; a file without them is
+# still written as 7, which older readers read.
+FORMAT_VERSION = 8
+VERSION_WITHOUT_TIMES = 7
 FLAG_DEFLATED_HEADER = 1
 # the most header JSON a reader inflates, and so a writer writes: deflate can expand ~1000x, and
 # without a cap a small hostile file could make the reader allocate gigabytes. A header holds the
@@ -93,8 +97,9 @@ def unpack_sections(payload: bytes, where: str) -> list[bytes]:
 
 
 def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int, bytes]],
-          overwrite: bool = False) -> dict:
-    """Write the file atomically (temp file + rename); returns bytes by section."""
+          overwrite: bool = False, version: int = FORMAT_VERSION) -> dict:
+    """Write the file atomically (temp file + rename); returns bytes by section. ``version``:
+    the oldest format that holds what the header describes, for older readers' sake."""
     path = Path(path)
     text = json.dumps(header, separators=(",", ":")).encode()
     if len(text) > MAX_HEADER_BYTES:
@@ -102,7 +107,7 @@ def write(path: Path, header: dict, weights: bytes, chunks: list[tuple[int, int,
                          f"more than a .vtz header may hold ({MAX_HEADER_BYTES:,}); compress fewer columns "
                          "at a time or store high-cardinality columns elsewhere")
     head = zlib.compress(text, 9)
-    parts = [MAGIC, struct.pack("<HH", FORMAT_VERSION, FLAG_DEFLATED_HEADER), struct.pack("<I", len(head)), head,
+    parts = [MAGIC, struct.pack("<HH", version, FLAG_DEFLATED_HEADER), struct.pack("<I", len(head)), head,
              struct.pack("<I", _crc(head)), struct.pack("<Q", len(weights)), weights,
              struct.pack("<I", _crc(weights))]
     offset = sum(len(p) for p in parts)

@@ -1,7 +1,7 @@
 """Columns a .vtz file stores exactly as they are (``compress(..., passthrough=[...])``).
 
-IDs, free text, dates and durations are not for a VAE, but a file that drops them is not the
-user's table. Each chunk holds such a column's values for its rows, serialized without pickle
+IDs and free text are not for a VAE, and some users want dates kept exactly, but a file that
+drops them is not the user's table. Each chunk holds such a column's values for its rows, serialized without pickle
 (UTF-8 text with lengths, or the values' own fixed-width bytes) and compressed with LZMA, whose
 long matches suit IDs and repeated text. Missing cells are a bitmap; date and duration values
 and integers are stored as differences from the previous row in units of their greatest common

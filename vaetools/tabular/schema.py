@@ -117,7 +117,7 @@ def _warn_placeholders(obs: pd.Series, name) -> None:
 
 
 class UnmodelledColumnError(ValueError):
-    """Columns no kind fits (IDs, free text, dates where they cannot be modelled): ``reason``
+    """Columns no kind fits (IDs, free text, dates written as text): ``reason``
     says why and ``columns`` names them, so that each caller can say how to keep them (the
     compressor: store them as they are; the command line: its flags); the message adds
     ``advice`` for pandas users. ``date_columns``: those that hold dates written as text, which
@@ -189,12 +189,10 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
 # the fixes error messages suggest, in the syntax of the caller's DataFrame library ({c}: the
 # column's name as Python writes it)
 _FIXES = {
-    "pandas": {"days": "(df[{c}] - df[{c}].min()).dt.days", "text": "df[{c}].astype(str)",
-               "seconds": "df[{c}].dt.total_seconds()", "expand": "pd.DataFrame(df[{c}].tolist())",
+    "pandas": {"text": "df[{c}].astype(str)", "expand": "pd.DataFrame(df[{c}].tolist())",
                "coerce": "pd.to_numeric(df[{c}], errors='coerce')", "numbers": "pd.to_numeric(df[{c}])",
                "dates": "pd.to_datetime(df[{c}])", "drop": "df.drop(columns=[{c}])"},
-    "polars": {"days": "(pl.col({c}) - pl.col({c}).min()).dt.total_days()", "text": "pl.col({c}).cast(pl.String)",
-               "seconds": "pl.col({c}).dt.total_seconds()",
+    "polars": {"text": "pl.col({c}).cast(pl.String)",
                "expand": "pl.DataFrame(df[{c}].to_list(), orient='row')",
                "coerce": "pl.col({c}).cast(pl.Float64, strict=False)", "numbers": "pl.col({c}).cast(pl.Float64)",
                "dates": "pl.col({c}).str.to_datetime()", "drop": "df.drop({c})"},
@@ -205,19 +203,10 @@ def _fix(syntax: str, what: str, name) -> str:
     return _FIXES[syntax][what].format(c=repr(name))
 
 
-def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool, syntax: str = "pandas") -> None:
-    """Dtypes no kind fits: as categories a date column would be refused as an ID (or imputed
-    only with dates already seen), and complex numbers would lose their imaginary part. Dates
-    and durations are modelled as numbers (``times``) where the caller can give them back."""
+def _refuse_unmodelled_dtype(s: pd.Series, name, syntax: str = "pandas") -> None:
+    """Dtypes no kind fits: complex numbers would lose their imaginary part, and nested values
+    (lists, dicts) fit no category."""
     t, col = s.dtype, _describe(name)
-    if pd.api.types.is_datetime64_any_dtype(t) and not times:
-        raise UnmodelledColumnError(
-            f"{col} holds dates and times ({t}), which vaetools does not model here", name,
-            f"pass it as numbers, e.g. days since its first date: {_fix(syntax, 'days', name)}, "
-            f"as text with {_fix(syntax, 'text', name)} to model it as categories, or drop it")
-    if pd.api.types.is_timedelta64_dtype(t) and not times:
-        raise UnmodelledColumnError(f"{col} holds durations ({t}), which vaetools does not model here", name,
-                                    f"pass them as numbers, e.g. {_fix(syntax, 'seconds', name)}, or drop the column")
     if pd.api.types.is_complex_dtype(t):
         raise ValueError(f"{col} holds complex numbers, which vaetools does not model; pass the real "
                          f"and imaginary parts as two columns (np.real, np.imag)")
@@ -229,19 +218,18 @@ def _refuse_unmodelled_dtype(s: pd.Series, name, times: bool, syntax: str = "pan
                              f"({_fix(syntax, 'expand', name)}) or drop the column")
 
 
-def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, times: bool = True,
-                 syntax: str = "pandas") -> ColumnSpec:
-    """Schema of one column; ``kind`` forces the kind when given. ``times``: model dates and
-    durations as numbers (``vaetools.tabular.times``) rather than refuse them. ``syntax``:
-    "pandas" or "polars", the library whose code the errors' fixes are written in."""
+def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, syntax: str = "pandas") -> ColumnSpec:
+    """Schema of one column; ``kind`` forces the kind when given. Dates, periods and durations
+    are modelled as numbers (``vaetools.tabular.times``). ``syntax``: "pandas" or "polars", the
+    library whose code the errors' fixes are written in."""
     dtype = str(s.dtype)
     obs = s.dropna()
     is_bool = pd.api.types.is_bool_dtype(s.dtype)
     is_numeric = pd.api.types.is_numeric_dtype(s.dtype) and not is_bool
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
-    _refuse_unmodelled_dtype(s, name, times, syntax)
-    if times and is_time(s.dtype):
+    _refuse_unmodelled_dtype(s, name, syntax)
+    if is_time(s.dtype):
         return _time_column(s, name, kind, dtype, syntax)
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
@@ -297,7 +285,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, time
             if example is not None:
                 raise UnmodelledColumnError(
                     f"{_describe(name)} holds dates written as text (e.g. {example!r})", name,
-                    f"parse them with {_fix(syntax, 'dates', name)}: VAEImputer models dates and durations; "
+                    f"parse them with {_fix(syntax, 'dates', name)}: vaetools models dates and durations; "
                     f"or drop the column", dates=True)
             raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
@@ -373,9 +361,9 @@ def mark_zero_masses(specs: list[ColumnSpec], df: pd.DataFrame, min_share: float
 
 
 def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
-                 max_categories: int = 100, times: bool = True, syntax: str = "pandas") -> list[ColumnSpec]:
+                 max_categories: int = 100, syntax: str = "pandas") -> list[ColumnSpec]:
     """One ColumnSpec per column of ``df``; ``column_types`` maps names to forced kinds;
-    ``times`` and ``syntax`` as in ``infer_column``."""
+    ``syntax`` as in ``infer_column``."""
     column_types = dict(column_types or {})
     unknown = [c for c in column_types if c not in df.columns]
     if unknown:
@@ -383,7 +371,7 @@ def infer_schema(df: pd.DataFrame, column_types: dict | None = None,
     specs, refused = [], []
     for j, name in enumerate(df.columns):
         try:
-            specs.append(infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, times, syntax))
+            specs.append(infer_column(df.iloc[:, j], name, column_types.get(name), max_categories, syntax))
         except UnmodelledColumnError as exc:
             refused.append(exc)
     if refused:

@@ -107,8 +107,16 @@ def to_units(s: pd.Series, time: dict) -> np.ndarray:
 
 
 def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
-    """Modelled units back to the column's ``dtype``, rounded to whole ticks."""
-    offsets = np.rint(np.asarray(values, dtype=np.float64) * time["step"])
+    """Modelled units back to the column's ``dtype``, rounded to whole ticks; NaN gives NaT."""
+    values = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(values)
+    if missing.any():
+        return _series_from_units(np.where(missing, 0.0, values), time, dtype).mask(missing)
+    return _series_from_units(values, time, dtype)
+
+
+def _series_from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
+    offsets = np.rint(values * time["step"])
     if np.all(np.abs(offsets) < 2.0**62):  # exact: whole steps from the origin, in integers
         ticks = offsets.astype(np.int64) + int(time["origin"])
     else:  # a range of more than 2**62 ticks (centuries in nanoseconds): to within float64's grain

@@ -1,0 +1,112 @@
+"""Dates, timestamps, periods and durations in a .vtz file: modelled as whole steps of their
+resolution, decoded to their own dtype within the bound, missing cells where they were."""
+
+import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaetools import VAECompressor, decompress, info
+from vaetools.cli import main
+from vaetools.compress import VTZError, container
+
+FAST = dict(max_epochs=20, hidden_sizes=(16, 16), latent_dim=4, random_state=0)
+TIMES = ["day", "stamp", "wait", "month"]
+
+
+def dated(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 1000, n)
+    df = pd.DataFrame({
+        "x": days / 100 + rng.normal(0, 0.3, n),
+        "day": pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D"),
+        "stamp": (pd.Timestamp("2021-03-01") + pd.to_timedelta(days * 3600 + rng.integers(0, 3600, n), unit="s"))
+        .tz_localize("UTC").tz_convert("Europe/Paris"),  # seconds, across two clock changes
+        "wait": pd.to_timedelta(rng.exponential(20, n).round(), unit="min"),
+        "month": pd.Series(pd.period_range("2019-01", periods=60, freq="M")[rng.integers(0, 60, n)]),
+        "kind": rng.choice(["a", "b", "c"], n),
+    })
+    for c in TIMES:
+        df.loc[rng.random(n) < 0.1, c] = None
+    return df
+
+
+def _wall(s: pd.Series) -> pd.Series:
+    """A zoned column on its wall clock, as it is modelled (and its bound holds)."""
+    return s.dt.tz_localize(None) if isinstance(s.dtype, pd.DatetimeTZDtype) else s
+
+
+def _errors(back: pd.Series, truth: pd.Series):
+    seen = truth.notna()
+    if isinstance(truth.dtype, pd.PeriodDtype):
+        return np.array([(a - b).n for a, b in zip(back[seen], truth[seen])])
+    return (_wall(back)[seen] - _wall(truth)[seen]).abs()
+
+
+@pytest.fixture(scope="module")
+def df():
+    return dated()
+
+
+@pytest.mark.parametrize("bound", [0.01, 0.002])
+def test_dates_decode_within_the_bound_in_their_own_dtypes(tmp_path, df, bound):
+    path = tmp_path / "t.vtz"
+    VAECompressor(**FAST, error_bound=bound).fit(df).compress(df, path)
+    back = decompress(path)
+    assert back.dtypes.equals(df.dtypes) and back.isna().equals(df.isna())
+    bounds = info(path)["error_bounds"]
+    assert all(isinstance(bounds[c], pd.Timedelta) for c in ["day", "stamp", "wait"])
+    for c in ["day", "stamp", "wait"]:
+        assert _errors(back[c], df[c]).max() <= bounds[c]  # whole steps within the bound
+        span = _wall(df[c]).max() - _wall(df[c]).min()
+        assert bounds[c] <= bound * span
+    assert _errors(back["month"], df["month"]).max() <= bounds["month"]  # periods count periods
+    assert (back["kind"] == df["kind"]).all()
+    assert info(path)["format_version"] == 8  # a reader of 7 would take them for numbers
+
+
+def test_a_bound_finer_than_a_step_stores_dates_exactly(tmp_path, df):
+    path = tmp_path / "t.vtz"
+    exact = {"day": pd.Timedelta("1h"), "stamp": datetime.timedelta(milliseconds=500),
+             "wait": np.timedelta64(1, "s"), "month": 0.4, "x": 0.01}
+    comp = VAECompressor(**FAST, error_bound=exact, error_mode="absolute").fit(df)
+    comp.compress(df, path)
+    back = decompress(path)
+    for c in TIMES:
+        pd.testing.assert_series_equal(back[c], df[c])
+    with pytest.raises(ValueError, match=r"error_bound for column 'day', which holds datetime64\[us\], must be a "
+                                         r"duration in absolute mode, e\.g\. \{'day': pd\.Timedelta\('1h'\)\}"):
+        comp.compress(df, tmp_path / "u.vtz", error_bound={"day": 3})
+    assert not (tmp_path / "u.vtz").exists()
+
+
+def test_files_with_dates_are_format_8_and_older_readers_refuse_them(tmp_path, df, monkeypatch):
+    comp = VAECompressor(**FAST, error_bound=0.01).fit(df)
+    comp.compress(df, tmp_path / "dates.vtz")
+    plain = df.drop(columns=TIMES)
+    VAECompressor(**FAST, error_bound=0.01).fit(plain).compress(plain, tmp_path / "plain.vtz")
+    assert info(tmp_path / "plain.vtz")["format_version"] == 7  # what vaetools before dates reads
+    monkeypatch.setattr(container, "FORMAT_VERSION", 7)
+    pd.testing.assert_frame_equal(decompress(tmp_path / "plain.vtz"), decompress(tmp_path / "plain.vtz"))
+    with pytest.raises(VTZError, match="format version 8, newer than this vaetools reads"):
+        decompress(tmp_path / "dates.vtz")
+
+
+def test_codes_samples_and_scores_keep_dates(df):
+    comp = VAECompressor(**FAST).fit(df)
+    back = comp.inverse_transform(comp.transform(df))
+    assert back.dtypes.equals(df.dtypes) and not back[TIMES].isna().any().any()
+    drawn = comp.sample(50, random_state=0)
+    assert drawn.dtypes.equals(df.dtypes)
+    assert drawn["day"].between(df["day"].min(), df["day"].max()).all()
+    err = comp.reconstruction_error(df)
+    assert 0 < err["rmse"] < 1.5  # standardized units: dates counted in days, not nanoseconds
+
+
+def test_info_on_the_command_line_gives_date_bounds_as_durations(tmp_path, df, capsys):
+    path = tmp_path / "t.vtz"
+    VAECompressor(**FAST, error_bound=0.01).fit(df).compress(df, path)
+    assert main(["info", str(path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("error bounds:"))
+    assert f"day: {info(path)['error_bounds']['day']}" in line and "days" in line
