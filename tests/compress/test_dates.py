@@ -110,3 +110,20 @@ def test_info_on_the_command_line_gives_date_bounds_as_durations(tmp_path, df, c
     assert main(["info", str(path)]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("error bounds:"))
     assert f"day: {info(path)['error_bounds']['day']}" in line and "days" in line
+
+
+def test_a_header_whose_date_dtype_does_not_parse_is_an_error_naming_the_file(tmp_path, df, monkeypatch):
+    from vaetools.compress import codec
+
+    comp = VAECompressor(**FAST, error_bound=0.01).fit(df)
+    write = container.write
+
+    def hostile(path, header, weights, chunks, **options):  # checksums are easy to forge
+        next(c for c in header["columns"] if c["name"] == "day")["dtype"] = "datetime64[fortnights]"
+        return write(path, header, weights, chunks, **options)
+
+    monkeypatch.setattr(container, "write", hostile)
+    comp.compress(df, tmp_path / "t.vtz")
+    monkeypatch.undo()
+    with pytest.raises(VTZError, match="t.vtz is corrupted: its header does not describe the columns' dtypes"):
+        codec.decompress_file(tmp_path / "t.vtz")

@@ -845,9 +845,13 @@ def decompress_file(src, rows=None) -> pd.DataFrame:
         frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in columns})
         frame = frame.loc[wanted]
         spec_by_name = {s.name: s for s in specs}
-        out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
-                            restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
-                            for c in columns})
+        try:
+            out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
+                                restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
+                                for c in columns})
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:  # a header no writer wrote
+            raise container.VTZError(f"{src} is corrupted: its header does not describe the columns' dtypes "
+                                     f"({exc})") from None
         out.index = frame.index  # original row numbers, or the labels stored with them
         if index_entries:
             levels = pd.concat(row_labels).loc[wanted]
