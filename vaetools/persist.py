@@ -103,7 +103,7 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         arrays = _read_arrays(path)
         meta = json.loads(arrays.pop("__meta__").tobytes().decode())
         weights = {k[2:]: a for k, a in arrays.items() if k.startswith("w/")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, EOFError, NotImplementedError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a saved vaetools estimator ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a saved vaetools estimator (no {FORMAT!r} document)")

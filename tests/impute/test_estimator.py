@@ -256,6 +256,11 @@ def test_saved_model_whose_arrays_state_more_than_they_hold_is_refused_before_al
     (tmp_path / "zip.vtm").write_bytes(b"PK\x03\x04 and then no zip")
     with pytest.raises(ValueError, match="not a saved vaetools estimator"):
         VAEImputer.load(tmp_path / "zip.vtm")
+    blob = bytearray(path.read_bytes())  # a zip that asks for a version zipfile does not know
+    blob[blob.index(b"PK\x01\x02") + 6] = 109  # the central directory's "version needed"
+    (tmp_path / "version.vtm").write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match="not a saved vaetools estimator .*zip file version 10.9"):
+        VAEImputer.load(tmp_path / "version.vtm")
 
 
 def test_multiple_imputations_draw_plausible_distinct_tables(frame, holey):
