@@ -31,6 +31,8 @@ class CSVStyle:
 # where a .vtz written from a CSV keeps that CSV's style (compress's metadata), so that
 # decompress writes the table back as it came
 STYLE_KEYS = {"sep": "vaetools.csv.sep", "decimal": "vaetools.csv.decimal"}
+# and each --dates column's format (strftime), under this prefix and the column's name
+DATE_FORMAT_KEY = "vaetools.csv.date_format."
 _SEPARATORS, _DECIMALS = (",", ";", "\t", "|"), (".", ",")
 
 # a number with a decimal comma, as spreadsheets in many locales write it: 179,4 or -0,5e3
@@ -416,7 +418,7 @@ def cmd_compress(args) -> int:
     unknown = [c for c in args.passthrough if c not in df.columns]
     if unknown:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
-    _parse_dates(df, args.dates, src, args.date_order)
+    dates_found = _parse_dates(df, args.dates, src, args.date_order)
     if args.model:
         comp = VAECompressor.load(args.model)
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
@@ -441,7 +443,8 @@ def cmd_compress(args) -> int:
         bound = "fit"
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough,
-                           metadata={STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal}
+                           metadata={STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal,
+                                     **{DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}}
                            if style else None)
     ratio = src.stat().st_size / report["total"]
     than = f"{ratio:.2f}x smaller than" if ratio >= 1 else f"{1 / ratio:.2f}x larger than"
@@ -467,8 +470,16 @@ def cmd_decompress(args) -> int:
         except ValueError:
             raise CLIError(f"--rows {args.rows!r}: use START:STOP, e.g. 100:200") from None
         rows = slice(start, stop)
-    style = _decompressed_style(src, args.sep, args.decimal) if _format_of(out, "output") == "csv" else CSVStyle()
+    csv = _format_of(out, "output") == "csv"
+    style = _decompressed_style(src, args.sep, args.decimal) if csv else CSVStyle()
     df = decompress(src, rows=rows)
+    if csv:  # --dates columns in the format the CSV they came from had
+        from vaetools.compress.codec import file_metadata
+
+        for key, fmt in file_metadata(src).items():
+            c = key[len(DATE_FORMAT_KEY):]
+            if key.startswith(DATE_FORMAT_KEY) and c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c]):
+                df[c] = df[c].dt.strftime(fmt)
     # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
     labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
     write_table(df, out, args.overwrite, index=labelled, style=style)
@@ -644,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="columns to store exactly as they are, not modelled (IDs, free text)")
     p.add_argument("--dates", nargs="+", default=[], metavar="COL",
                    help="columns of dates or timestamps written as text, to model as dates (decompress "
-                        "writes them as YYYY-MM-DD[ HH:MM:SS])")
+                        "writes them to CSV in their format)")
     p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
                    help="how to read --dates columns like 04/02/2022 that read both ways")
     p.add_argument("--latent-dim", type=int, default=8)

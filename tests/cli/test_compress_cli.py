@@ -182,8 +182,10 @@ def test_text_dates_compress_as_dates_within_a_duration_bound(tmp_path, capsys):
     back = pd.read_csv(out)
     seen = df["when"].notna()
     assert back["when"].isna().equals(~seen)  # missing cells where they were
-    decoded = pd.to_datetime(back["when"][seen], format="%Y-%m-%d")
+    decoded = pd.to_datetime(back["when"][seen], format="%d/%m/%Y")  # in the input's format
     assert (decoded - when[seen]).abs().max() <= pd.Timedelta(days=3)
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "out.parquet")]) == 0  # Parquet: typed
+    assert pd.read_parquet(tmp_path / "out.parquet")["when"].dtype.kind == "M"
     assert main(["compress", str(src), "-o", str(tmp_path / "u.vtz"), "--dates", "when", "--error-mode",
                  "absolute", "--error-bound", "when=3,x=0.05", *fast]) == 2
     assert "must be a duration in absolute mode" in capsys.readouterr().err
