@@ -127,3 +127,13 @@ def test_a_header_whose_date_dtype_does_not_parse_is_an_error_naming_the_file(tm
     monkeypatch.undo()
     with pytest.raises(VTZError, match="t.vtz is corrupted: its header does not describe the columns' dtypes"):
         codec.decompress_file(tmp_path / "t.vtz")
+
+
+def test_a_saved_compressor_with_dates_loads_and_writes_the_same_file(tmp_path, df):
+    comp = VAECompressor(**FAST, error_bound=0.01).fit(df)
+    comp.save(tmp_path / "c.vtm")
+    loaded = VAECompressor.load(tmp_path / "c.vtm")
+    comp.compress(df, tmp_path / "a.vtz")
+    loaded.compress(df, tmp_path / "b.vtz")
+    assert (tmp_path / "a.vtz").read_bytes() == (tmp_path / "b.vtz").read_bytes()
+    assert loaded.sample(5, random_state=0).dtypes.equals(df.dtypes)
