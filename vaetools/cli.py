@@ -301,8 +301,8 @@ def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
             fmt_order = _date_order(fmt)
             if fmt_order in readings or (order and fmt_order not in (None, order)):
                 continue
-            try:
-                readings[fmt_order] = (fmt, pd.to_datetime(col, format=fmt))
+            try:  # offsets that change along the column (daylight saving): read as UTC
+                readings[fmt_order] = (fmt, pd.to_datetime(col, format=fmt, utc="%z" in fmt))
             except (ValueError, TypeError):
                 continue
         if not readings:
@@ -337,7 +337,10 @@ def _dates_as_text(filled, found: dict, rows=None):
     for c, (fmt, text) in found.items():
         given = text.to_numpy() if rows is None else text.to_numpy()[rows]
         given = pd.Series(given, index=filled.index, dtype="string")
-        filled[c] = given.fillna(filled[c].dt.strftime(fmt).astype("string"))
+        written = filled[c].dt.strftime(fmt).astype("string")
+        if "%z" in fmt and text.str.contains(r"[+-]\d\d:\d\d$", regex=True).any():
+            written = written.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)  # +02:00 as written, not +0200
+        filled[c] = given.fillna(written)
     return filled
 
 

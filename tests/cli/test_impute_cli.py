@@ -213,6 +213,22 @@ def test_dates_without_leading_zeros_round_trip_as_written(tmp_path):
     assert (imputed >= when.min()).all() and (imputed <= when.max()).all()
 
 
+def test_timestamps_whose_offset_changes_with_daylight_saving_read_and_write_back(tmp_path):
+    rng = np.random.default_rng(0)
+    when = pd.Timestamp("2021-01-01", tz="Europe/Paris") + pd.to_timedelta(rng.integers(0, 365 * 24, 300), unit="h")
+    df = pd.DataFrame({"x": rng.normal(size=300), "when": [t.isoformat() for t in when]})  # +01:00 and +02:00
+    df.loc[::5, "when"] = None
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    df.to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", *FAST]) == 0
+    got = pd.read_csv(out, dtype=str)["when"]
+    observed = df["when"].notna()
+    assert (got[observed] == df["when"][observed]).all()
+    assert got[~observed].str.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$").all()  # UTC, offset as written
+    imputed = pd.to_datetime(got[~observed], utc=True)
+    assert imputed.between(when.min(), when.max()).all()
+
+
 def test_multiple_tables_write_observed_dates_as_they_came(tmp_path):
     src, df, _ = _dates_table(tmp_path, "%d/%m/%Y")  # days up to 28: reads one way only
     out = tmp_path / "out.csv"
