@@ -131,6 +131,12 @@ def test_errors_give_polars_users_their_fix_in_polars_code():
         pl.Series("day", [str(datetime.date(2020, 1, 1) + datetime.timedelta(days=i)) for i in range(300)]))
     with pytest.raises(UnmodelledColumnError, match=re.escape("parse them with pl.col('day').str.to_datetime()")):
         VAECompressor(max_epochs=1).fit(text_dates)
+    stamps = pd.Timestamp("2021-01-01", tz="Europe/Paris") + pd.to_timedelta(np.arange(300) * 31, unit="h")
+    offsets = polars_table().with_columns(pl.Series("at", [t.isoformat() for t in stamps]))  # +01:00 and +02:00
+    with pytest.raises(UnmodelledColumnError, match=re.escape("pl.col('at').str.to_datetime(time_zone='UTC')")):
+        VAEImputer(**FAST).fit(offsets)
+    with pytest.raises(UnmodelledColumnError, match=re.escape("pd.to_datetime(df['at'], utc=True)")):
+        VAEImputer(**FAST).fit(offsets.to_pandas())
 
 
 @pytest.mark.parametrize("syntax", ["pandas", "polars"])
@@ -142,11 +148,13 @@ def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
         "day": [datetime.date(2020, 1, 1), datetime.date(2020, 1, 3)],
         "pair": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
         "num": ["1.5", "x"], "clean": ["1.5", "2"], "when": ["2020-01-02", "2021-03-04"], "id": ["a", "b"],
+        "stamp": ["2021-01-21T12:00:00+01:00", "2021-08-21T12:00:00+02:00"],  # offsets that change
     })
     if syntax == "pandas":
         frame = frame.to_pandas()
         frame["pair"] = frame["pair"].map(list)
-    column = {"text": "day", "expand": "pair", "coerce": "num", "numbers": "clean", "dates": "when", "drop": "id"}
+    column = {"text": "day", "expand": "pair", "coerce": "num", "numbers": "clean", "dates": "when",
+              "dates_utc": "stamp", "drop": "id"}
     assert set(column) == set(_FIXES[syntax]) == set(_FIXES["pandas"])
     got = {}
     for what, template in _FIXES[syntax].items():
@@ -161,6 +169,7 @@ def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
     assert as_list(got["coerce"])[0] == 1.5 and pd.isna(as_list(got["coerce"])[1])
     assert as_list(got["numbers"]) == [1.5, 2.0]
     assert [str(d)[:10] for d in as_list(got["dates"])] == ["2020-01-02", "2021-03-04"]
+    assert [str(d)[:19] for d in as_list(got["dates_utc"])] == ["2021-01-21 11:00:00", "2021-08-21 10:00:00"]
     assert "id" not in got["drop"].columns and got["drop"].shape[1] == frame.shape[1] - 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import re
 import shlex
 import warnings
 from collections.abc import Hashable
@@ -158,8 +159,11 @@ class UnmodelledColumnError(ValueError):
         return out
 
 
-# a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131
-_DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)\b"
+# a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131, 2020-01-31T10:00
+_DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)(?!\d)"  # 2020-01-31T10:00 too
+# a UTC offset at the end of a timestamp (Z, +02:00, -0500): pandas reads offsets that change
+# along the column (daylight saving) only to UTC
+_OFFSET_TEXT = r"(Z|[+-]\d\d:?\d\d)$"
 
 
 def _number_text_example(obs: pd.Series, sample: int = 200):
@@ -182,7 +186,7 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     return text.iloc[0] if parsed.notna().mean() >= 0.9 else None
 
 
@@ -191,11 +195,13 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
 _FIXES = {
     "pandas": {"text": "df[{c}].astype(str)", "expand": "pd.DataFrame(df[{c}].tolist())",
                "coerce": "pd.to_numeric(df[{c}], errors='coerce')", "numbers": "pd.to_numeric(df[{c}])",
-               "dates": "pd.to_datetime(df[{c}])", "drop": "df.drop(columns=[{c}])"},
+               "dates": "pd.to_datetime(df[{c}])", "dates_utc": "pd.to_datetime(df[{c}], utc=True)",
+               "drop": "df.drop(columns=[{c}])"},
     "polars": {"text": "pl.col({c}).cast(pl.String)",
                "expand": "pl.DataFrame(df[{c}].to_list(), orient='row')",
                "coerce": "pl.col({c}).cast(pl.Float64, strict=False)", "numbers": "pl.col({c}).cast(pl.Float64)",
-               "dates": "pl.col({c}).str.to_datetime()", "drop": "df.drop({c})"},
+               "dates": "pl.col({c}).str.to_datetime()", "dates_utc": "pl.col({c}).str.to_datetime(time_zone='UTC')",
+               "drop": "df.drop({c})"},
 }
 
 
@@ -285,7 +291,8 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
             if example is not None:
                 raise UnmodelledColumnError(
                     f"{_describe(name)} holds dates written as text (e.g. {example!r})", name,
-                    f"parse them with {_fix(syntax, 'dates', name)}: vaetools models dates and durations; "
+                    f"parse them with {_fix(syntax, 'dates_utc' if re.search(_OFFSET_TEXT, example) else 'dates', name)}: "
+                    "vaetools models dates and durations; "
                     f"or drop the column", dates=True)
             raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
