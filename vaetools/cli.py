@@ -186,6 +186,7 @@ def cmd_impute(args) -> int:
     style = _input_style(src)  # a CSV is read, and written back, in its own style
     df = read_table(src, args.na_values, style)
     dates_found = _parse_dates(df, args.dates, src, args.date_order)
+    decimals = _decimals_as_numbers(df)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -221,8 +222,10 @@ def cmd_impute(args) -> int:
         print(f"vaetools: drew {args.multiple} completed tables", file=sys.stderr)
     else:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
+    rows = filled[MULTIPLE_COLUMNS[1]].to_numpy() if args.multiple else None
+    filled = _numbers_as_decimals(filled, decimals, rows)
     if _format_of(out, "output") == "csv":  # dates as they came; Parquet keeps them typed
-        filled = _dates_as_text(filled, dates_found, filled[MULTIPLE_COLUMNS[1]].to_numpy() if args.multiple else None)
+        filled = _dates_as_text(filled, dates_found, rows)
     write_table(filled, out, args.overwrite, style=style or CSVStyle())
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
@@ -344,6 +347,41 @@ def _dates_as_text(filled, found: dict, rows=None):
     return filled
 
 
+def _decimals_as_numbers(df) -> dict:
+    """Columns of Decimal values (Parquet's decimal128, as data warehouses write NUMERIC) read
+    in place as Float64, which the estimators model as numbers; returns each one's values as
+    they were and its decimal places, for ``_numbers_as_decimals``."""
+    import decimal
+
+    import pandas as pd
+
+    found = {}
+    for c in df.columns:
+        col = df[c]
+        seen = col.dropna()
+        if col.dtype == object and len(seen) and seen.map(lambda v: isinstance(v, decimal.Decimal)).all():
+            places = max([0] + [-v.as_tuple().exponent for v in seen if v.is_finite()])
+            found[c] = (col.copy(), places)
+            df[c] = pd.to_numeric(col).astype("Float64")
+    return found
+
+
+def _numbers_as_decimals(filled, found: dict, rows=None):
+    """``filled`` with the columns ``_decimals_as_numbers`` read as numbers back as Decimal:
+    observed cells exactly as they were, imputed ones rounded to the column's decimal places.
+    ``rows`` as in ``_dates_as_text``."""
+    import decimal
+
+    import pandas as pd
+
+    for c, (given, places) in found.items():
+        kept = given.to_numpy() if rows is None else given.to_numpy()[rows]
+        numbers = filled[c].to_numpy(dtype=object, na_value=None)
+        filled[c] = pd.Series([k if not pd.isna(k) else None if v is None else decimal.Decimal(f"{v:.{places}f}")
+                               for k, v in zip(kept, numbers)], index=filled.index, dtype=object)
+    return filled
+
+
 def _stacked(df, tables: list):
     """The input and its completed copies in one table, each row marked with its copy and its
     position in the input (``MULTIPLE_COLUMNS``)."""
@@ -422,6 +460,9 @@ def cmd_compress(args) -> int:
     if unknown:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
     dates_found = _parse_dates(df, args.dates, src, args.date_order)
+    if _decimals_as_numbers(df):
+        print("vaetools: decimal columns are compressed as numbers; decompress gives them back as floats",
+              file=sys.stderr)
     if args.model:
         comp = VAECompressor.load(args.model)
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)

@@ -355,3 +355,27 @@ def test_console_entry_point_runs(tmp_path, table):
                            "--epochs", "5", "--imputation-draws", "5"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "epoch" in proc.stderr and out.exists()
+
+
+def test_parquet_decimals_are_imputed_as_numbers_and_written_back_as_decimals(tmp_path):
+    # data warehouses write NUMERIC columns as Parquet decimal128, which pandas reads as Decimal
+    # objects: taken for categories they were refused as an ID
+    import decimal
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    prices = [None if i % 7 == 0 else decimal.Decimal(f"{100 + 20 * v:.2f}") for i, v in enumerate(x)]
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(pa.table({"x": x, "price": pa.array(prices, type=pa.decimal128(10, 2))}), src)
+    assert main(["impute", str(src), "-o", str(out), *FAST]) == 0
+    got = pd.read_parquet(out)["price"]
+    assert pq.read_schema(out).field("price").type.scale == 2
+    seen = np.array([p is not None for p in prices])
+    assert list(got[seen]) == [p for p in prices if p is not None]  # exactly as they were
+    imputed = got[~seen]
+    assert all(isinstance(v, decimal.Decimal) and v.as_tuple().exponent == -2 for v in imputed)
+    truth = 100 + 20 * x[~seen]
+    assert np.abs(imputed.astype(float).to_numpy() - truth).mean() < 10  # the column's sd is 20

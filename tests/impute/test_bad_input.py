@@ -119,6 +119,22 @@ def test_numbers_written_as_text_are_refused_with_the_fix_not_as_an_id():
         VAEImputer(**FAST).fit(X)
 
 
+@pytest.mark.parametrize("distinct", [40, 300])
+def test_decimal_numbers_are_refused_with_the_fix_not_taken_for_categories(distinct):
+    # pd.read_sql gives SQL NUMERIC columns as Decimal objects: as categories they lose their
+    # order (40 values), and past max_categories they were called an ID (300)
+    import decimal
+
+    x = np.random.default_rng(0).normal(size=300)
+    X = pd.DataFrame({"x": x, "price": [decimal.Decimal(f"{i % distinct}.25") for i in range(300)]})
+    X.loc[::9, "price"] = None
+    with pytest.raises(ValueError, match=r"'price' holds Decimal numbers \(e\.g\. Decimal\('1\.25'\).*"
+                                         r"convert them with pd\.to_numeric\(df\['price'\]\)"):
+        VAEImputer(**FAST).fit(X)
+    X["price"] = pd.to_numeric(X["price"])  # the fix works
+    assert VAEImputer(**FAST).fit_transform(X)["price"].notna().all()
+
+
 def test_placeholder_category_warns_with_the_fix(holey):
     X = holey.copy()
     X["label"] = holey["label"].fillna("?")

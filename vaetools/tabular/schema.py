@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import decimal
 import re
 import shlex
 import warnings
@@ -255,6 +256,11 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
             else:
                 kind = "continuous"
         else:
+            if len(obs) and obs.iloc[:200].map(lambda v: isinstance(v, decimal.Decimal)).all():
+                raise ValueError(
+                    f"{_describe(name)} holds Decimal numbers (e.g. {obs.iloc[0]!r}; read_sql gives SQL NUMERIC "
+                    f"columns so), which would be modelled as unordered categories; convert them with "
+                    f"{_fix(syntax, 'numbers', name)} to model them as numbers")
             bad = _numeric_with_text(s)
             if bad is not None:
                 raise ValueError(
