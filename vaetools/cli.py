@@ -186,7 +186,7 @@ def cmd_impute(args) -> int:
     style = _input_style(src)  # a CSV is read, and written back, in its own style
     df = read_table(src, args.na_values, style)
     dates_found = _parse_dates(df, args.dates, src, args.date_order)
-    decimals = _decimals_as_numbers(df)
+    decimals, python_dates = _decimals_as_numbers(df), _dates_as_datetimes(df)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -223,7 +223,7 @@ def cmd_impute(args) -> int:
     else:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
     rows = filled[MULTIPLE_COLUMNS[1]].to_numpy() if args.multiple else None
-    filled = _numbers_as_decimals(filled, decimals, rows)
+    filled = _datetimes_as_dates(_numbers_as_decimals(filled, decimals, rows), python_dates, rows)
     if _format_of(out, "output") == "csv":  # dates as they came; Parquet keeps them typed
         filled = _dates_as_text(filled, dates_found, rows)
     write_table(filled, out, args.overwrite, style=style or CSVStyle())
@@ -366,6 +366,39 @@ def _decimals_as_numbers(df) -> dict:
     return found
 
 
+def _dates_as_datetimes(df) -> dict:
+    """Columns of Python dates (Parquet's date32, which pandas reads as ``datetime.date``
+    objects) read in place as datetime64, which the estimators model as dates; returns each
+    one's values as they were, for ``_datetimes_as_dates``."""
+    import datetime
+
+    import pandas as pd
+
+    found = {}
+    for c in df.columns:
+        col = df[c]
+        seen = col.dropna()
+        if col.dtype == object and len(seen) and seen.map(
+                lambda v: isinstance(v, datetime.date) and not isinstance(v, datetime.datetime)).all():
+            found[c] = col.copy()
+            df[c] = pd.to_datetime(col)
+    return found
+
+
+def _datetimes_as_dates(filled, found: dict, rows=None):
+    """``filled`` with the columns ``_dates_as_datetimes`` read back as Python dates: observed
+    cells as they were, imputed ones the date of the imputed value. ``rows`` as in
+    ``_dates_as_text``."""
+    import pandas as pd
+
+    for c, given in found.items():
+        kept = given.to_numpy() if rows is None else given.to_numpy()[rows]
+        days = filled[c].dt.date.to_numpy(dtype=object)
+        filled[c] = pd.Series([k if not pd.isna(k) else None if pd.isna(d) else d for k, d in zip(kept, days)],
+                              index=filled.index, dtype=object)
+    return filled
+
+
 def _numbers_as_decimals(filled, found: dict, rows=None):
     """``filled`` with the columns ``_decimals_as_numbers`` read as numbers back as Decimal:
     observed cells exactly as they were, imputed ones rounded to the column's decimal places.
@@ -463,6 +496,7 @@ def cmd_compress(args) -> int:
     if _decimals_as_numbers(df):
         print("vaetools: decimal columns are compressed as numbers; decompress gives them back as floats",
               file=sys.stderr)
+    _dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if args.model:
         comp = VAECompressor.load(args.model)
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)

@@ -135,6 +135,20 @@ def test_decimal_numbers_are_refused_with_the_fix_not_taken_for_categories(disti
     assert VAEImputer(**FAST).fit_transform(X)["price"].notna().all()
 
 
+def test_python_dates_are_refused_with_the_fix_not_taken_for_categories():
+    # pd.read_sql gives SQL DATE columns as datetime.date objects: as 50 categories they lost
+    # their order, and imputed only dates already seen
+    import datetime
+
+    x = np.random.default_rng(0).normal(size=300)
+    X = pd.DataFrame({"x": x, "day": [datetime.date(2020, 1, 1) + datetime.timedelta(days=i % 50) for i in range(300)]})
+    with pytest.raises(ValueError, match=r"'day' holds Python dates \(e\.g\. datetime\.date\(2020, 1, 1\).*"
+                                         r"convert them with pd\.to_datetime\(df\['day'\]\)"):
+        VAEImputer(**FAST).fit(X)
+    X["day"] = pd.to_datetime(X["day"])  # the fix works
+    assert VAEImputer(**FAST).fit_transform(X)["day"].dtype == X["day"].dtype
+
+
 def test_placeholder_category_warns_with_the_fix(holey):
     X = holey.copy()
     X["label"] = holey["label"].fillna("?")
