@@ -331,19 +331,28 @@ def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
     return found
 
 
-def _dates_as_text(filled, found: dict, rows=None):
-    """``filled`` with the ``--dates`` columns written back as text: observed cells exactly as
-    they came, imputed ones in their column's format. ``rows``: each row's position in the
-    input, where ``filled`` is not the input's rows in order (``--multiple``)."""
+def _observed_as_given(given, column, rows, imputed):
+    """``column`` (of the filled table) as the input had it: observed cells as ``given`` held
+    them, imputed ones as ``imputed(column)`` writes them. ``rows``: each row's position in
+    the input, where the filled table is not the input's rows in order (``--multiple``)."""
     import pandas as pd
 
+    kept = given.to_numpy(dtype=object) if rows is None else given.to_numpy(dtype=object)[rows]
+    fresh = imputed(column).to_numpy(dtype=object)
+    return pd.Series(np.where(pd.isna(kept), fresh, kept), index=column.index, dtype=object)
+
+
+def _dates_as_text(filled, found: dict, rows=None):
+    """``filled`` with the ``--dates`` columns written back as text: observed cells exactly as
+    they came, imputed ones in their column's format (``rows`` as in ``_observed_as_given``)."""
     for c, (fmt, text) in found.items():
-        given = text.to_numpy() if rows is None else text.to_numpy()[rows]
-        given = pd.Series(given, index=filled.index, dtype="string")
-        written = filled[c].dt.strftime(fmt).astype("string")
-        if "%z" in fmt and text.str.contains(r"[+-]\d\d:\d\d$", regex=True).any():
-            written = written.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)  # +02:00 as written, not +0200
-        filled[c] = given.fillna(written)
+        colon = "%z" in fmt and text.str.contains(r"[+-]\d\d:\d\d$", regex=True).any()
+
+        def written(col, fmt=fmt, colon=colon):
+            out = col.dt.strftime(fmt)  # +0200 for %z: written +02:00 where the input does
+            return out.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True) if colon else out
+
+        filled[c] = _observed_as_given(text, filled[c], rows, written)
     return filled
 
 
@@ -387,31 +396,24 @@ def _dates_as_datetimes(df) -> dict:
 
 def _datetimes_as_dates(filled, found: dict, rows=None):
     """``filled`` with the columns ``_dates_as_datetimes`` read back as Python dates: observed
-    cells as they were, imputed ones the date of the imputed value. ``rows`` as in
-    ``_dates_as_text``."""
-    import pandas as pd
-
+    cells as they were, imputed ones the date of the imputed value."""
     for c, given in found.items():
-        kept = given.to_numpy() if rows is None else given.to_numpy()[rows]
-        days = filled[c].dt.date.to_numpy(dtype=object)
-        filled[c] = pd.Series([k if not pd.isna(k) else None if pd.isna(d) else d for k, d in zip(kept, days)],
-                              index=filled.index, dtype=object)
+        filled[c] = _observed_as_given(given, filled[c], rows, lambda col: col.dt.date)
     return filled
 
 
 def _numbers_as_decimals(filled, found: dict, rows=None):
     """``filled`` with the columns ``_decimals_as_numbers`` read as numbers back as Decimal:
-    observed cells exactly as they were, imputed ones rounded to the column's decimal places.
-    ``rows`` as in ``_dates_as_text``."""
+    observed cells exactly as they were, imputed ones rounded to the column's decimal places."""
     import decimal
 
     import pandas as pd
 
     for c, (given, places) in found.items():
-        kept = given.to_numpy() if rows is None else given.to_numpy()[rows]
-        numbers = filled[c].to_numpy(dtype=object, na_value=None)
-        filled[c] = pd.Series([k if not pd.isna(k) else None if v is None else decimal.Decimal(f"{v:.{places}f}")
-                               for k, v in zip(kept, numbers)], index=filled.index, dtype=object)
+        def as_decimal(col, places=places):
+            return col.map(lambda v: None if pd.isna(v) else decimal.Decimal(f"{v:.{places}f}"))
+
+        filled[c] = _observed_as_given(given, filled[c], rows, as_decimal)
     return filled
 
 
