@@ -154,16 +154,33 @@ def check_destination(out: Path, inputs: list[Path], overwrite: bool) -> None:
         raise CLIError(f"output folder {out.parent} does not exist")
 
 
-def write_table(df, path: Path, overwrite: bool, index: bool = False, style: CSVStyle = CSVStyle()) -> None:
+def write_table(df, path: Path, overwrite: bool, index: bool = False, style: CSVStyle = CSVStyle(),
+                arrow_types: dict | None = None) -> None:
     """Write ``df`` whole or not at all; an output that appeared during a long fit is kept
-    unless ``overwrite``. ``index``: write the row labels too; ``style``: a CSV's."""
+    unless ``overwrite``. ``index``: write the row labels too; ``style``: a CSV's.
+    ``arrow_types``: Parquet types by column name (the input's), which columns are written in
+    where they hold their values (decimal256(40, 3) rather than the decimal128(4, 3) pandas'
+    values would give)."""
     fmt = _format_of(path, "output")
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
             df.to_csv(tmp, index=index, sep=style.sep, decimal=style.decimal)
-        else:
+        elif not arrow_types:
             df.to_parquet(tmp, index=index)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=index)
+            for i, name in enumerate(table.column_names):
+                target = arrow_types.get(name)
+                if target is not None and table.field(i).type != target:
+                    try:
+                        table = table.set_column(i, table.field(i).with_type(target), table.column(i).cast(target))
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                        pass  # as pandas gives it
+            pq.write_table(table, tmp)
 
     try:
         write_atomically(path, write, overwrite)
@@ -172,6 +189,15 @@ def write_table(df, path: Path, overwrite: bool, index: bool = False, style: CSV
     except FileExistsError:
         raise CLIError(f"output {path} appeared while vaetools was working; it is left as it is. "
                        "Pass --overwrite to replace it") from None
+
+
+def _arrow_types(src: Path) -> dict | None:
+    """A Parquet input's column types, for the output to keep; None for a CSV."""
+    if _format_of(src, "input") != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return {f.name: f.type for f in pq.read_schema(src)}
 
 
 def cmd_impute(args) -> int:
@@ -226,7 +252,7 @@ def cmd_impute(args) -> int:
     filled = _datetimes_as_dates(_numbers_as_decimals(filled, decimals, rows), python_dates, rows)
     if _format_of(out, "output") == "csv":  # dates as they came; Parquet keeps them typed
         filled = _dates_as_text(filled, dates_found, rows)
-    write_table(filled, out, args.overwrite, style=style or CSVStyle())
+    write_table(filled, out, args.overwrite, style=style or CSVStyle(), arrow_types=_arrow_types(src))
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
         print(f"vaetools: model saved to {args.save_model}", file=sys.stderr)
