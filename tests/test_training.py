@@ -118,3 +118,26 @@ def test_draw_scale_is_the_optimum_of_its_sample_and_repeats_with_its_seed():
     assert first.abs().min() > 0  # every column's factor moved from 1
     fit_draw_scale(model, data, k=8, seed=1)
     assert torch.equal(first, model.draw_scale_log_factor.detach())
+
+
+def test_draw_scale_on_a_wide_table_decodes_within_its_budget():
+    # 500 rows of 2,000 numeric columns spent 71 s of a 75 s fit here: 8,192 rows x 32 particles
+    # x 4,000 decoder outputs, in chunks of 2,048 rows. The draw stops at ``cells`` hidden cells
+    # and holds each chunk within 2**24 outputs
+    from vaetools.training import fit_draw_scale
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(300, 400)))
+    df = df.mask(rng.random(df.shape) < 0.2)
+    enc = TableEncoder(infer_schema(df, {}, 100)).fit(df)
+    data = to_batch(enc, enc.encode(df), "cpu")
+    model = fresh_model(enc)
+    decoded = []
+    decode = model.decode
+    model.decode = lambda z, *a, **kw: decoded.append(z.shape[:-1].numel()) or decode(z, *a, **kw)
+    fit_draw_scale(model, data, k=32, seed=0, cells=20_000)
+    outputs = 2 * 400
+    assert max(decoded) * outputs <= 2**24
+    hidden_per_row = 0.1 * 0.8 * 400  # hide 10% of the ~80% observed
+    assert sum(decoded) / 32 <= 20_000 / hidden_per_row + max(decoded) / 32  # one chunk past the cap at most
+    assert model.draw_scale_log_factor.abs().min() > 0  # and every column's factor was fitted
