@@ -202,7 +202,7 @@ def _arrow_types(src: Path) -> dict | None:
 
 def cmd_impute(args) -> int:
     from vaetools import VAEImputer
-    from vaetools.tabular.schema import UnmodelledColumnError
+    from vaetools.tabular.schema import NestedValuesError, UnmodelledColumnError
 
     src, out = Path(args.input), Path(args.output)
     _format_of(out, "output")
@@ -236,6 +236,8 @@ def cmd_impute(args) -> int:
               f"({n_missing} missing cells)", file=sys.stderr)
         try:
             imputer.fit(data)
+        except NestedValuesError as exc:
+            raise CLIError(f"{exc.reason}; to pass it through untouched, add --drop {_words([exc.column])}") from None
         except UnmodelledColumnError as exc:
             others = [c for c in exc.columns if c not in exc.date_columns] or exc.columns
             dates = f"to impute {_them(exc.date_columns)} as dates, add --dates {_words(exc.date_columns)}; " \
@@ -507,7 +509,7 @@ def _parse_bound(text: str):
 
 def cmd_compress(args) -> int:
     from vaetools.compress import VAECompressor
-    from vaetools.tabular.schema import UnmodelledColumnError
+    from vaetools.tabular.schema import NestedValuesError, UnmodelledColumnError
 
     src, out = Path(args.input), Path(args.output)
     if out.suffix.lower() != ".vtz":
@@ -540,6 +542,9 @@ def cmd_compress(args) -> int:
         print(f"vaetools: fitting on {len(df)} rows x {modelled.shape[1]} columns", file=sys.stderr)
         try:
             comp.fit(modelled)
+        except NestedValuesError as exc:
+            raise CLIError(f"{exc.reason}, and a .vtz file cannot store it as it is; expand it into columns "
+                           "of its own, or remove it from the table") from None
         except UnmodelledColumnError as exc:  # the command line's way to keep them
             dates = f"to model {_them(exc.date_columns)} as dates, add --dates {_words(exc.date_columns)}; " \
                 if exc.date_columns else ""

@@ -404,3 +404,22 @@ def test_parquet_dates_are_imputed_as_dates_and_written_back_as_dates(tmp_path):
     truth = pd.Timestamp("2020-01-01") + pd.to_timedelta(days[~seen], unit="D")
     off_by = (pd.to_datetime(got[~seen]).to_numpy() - truth.to_numpy()) / np.timedelta64(1, "D")
     assert np.abs(off_by).mean() < 60  # days; the column's median is ~225 days off
+
+
+def test_a_parquet_list_column_is_refused_with_the_flag_that_passes_it_through(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    x[::5] = np.nan
+    src, out = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    pq.write_table(pa.table({"x": x, "y": x * 2, "tags": [[int(i % 3), 1] for i in range(200)]}), src)
+    assert main(["impute", str(src), "-o", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "column 'tags' holds values of type ndarray" in err and "to pass it through untouched, add --drop tags" in err
+    assert main(["impute", str(src), "-o", str(out), "--drop", "tags", *FAST]) == 0
+    got = pd.read_parquet(out)
+    assert [list(v) for v in got["tags"]] == [[i % 3, 1] for i in range(200)] and got["x"].notna().all()
+    assert main(["compress", str(src), "-o", str(tmp_path / "t.vtz"), "--epochs", "2", "-q"]) == 2
+    assert "a .vtz file cannot store it as it is" in capsys.readouterr().err

@@ -160,6 +160,16 @@ class UnmodelledColumnError(ValueError):
         return out
 
 
+class NestedValuesError(ValueError):
+    """A column of lists, dicts or arrays: no kind fits them and no file stores them as they
+    are; ``reason`` says so, and the message adds how to expand them. ``column`` names it, for
+    a caller that has its own way to leave it out (the command line's --drop)."""
+
+    def __init__(self, reason: str, column, advice: str):
+        self.reason, self.column = reason, column
+        super().__init__(f"{reason}; {advice}")
+
+
 # a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131, 2020-01-31T10:00
 _DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)(?!\d)"
 # a UTC offset at the end of a timestamp (Z, +02:00, -0500): pandas reads offsets that change
@@ -217,9 +227,10 @@ def _refuse_unmodelled_dtype(s: pd.Series, name, syntax: str = "pandas") -> None
     if t == object:  # lists, dicts, arrays (a polars List column): no category can hold them
         nested = next((v for v in s.dropna() if not isinstance(v, Hashable)), None)
         if nested is not None:
-            raise ValueError(f"{col} holds values of type {type(nested).__name__} (e.g. {str(nested)[:40]}), "
-                             f"which vaetools does not model; expand them into columns of their own "
-                             f"({_fix(syntax, 'expand', name)}) or drop the column")
+            raise NestedValuesError(
+                f"{col} holds values of type {type(nested).__name__} (e.g. {str(nested)[:40]}), which vaetools "
+                "does not model", name,
+                f"expand them into columns of their own ({_fix(syntax, 'expand', name)}) or drop the column")
 
 
 def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, syntax: str = "pandas") -> ColumnSpec:
