@@ -211,7 +211,8 @@ def cmd_impute(args) -> int:
         check_destination(Path(args.save_model), [src, out], args.overwrite)
     style = _input_style(src)  # a CSV is read, and written back, in its own style
     df = read_table(src, args.na_values, style)
-    dates_found = _parse_dates(df, args.dates, src, args.date_order)
+    saved = VAEImputer.load(args.model) if args.model else None
+    dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
     decimals, python_dates = _decimals_as_numbers(df), _dates_as_datetimes(df)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
@@ -223,8 +224,8 @@ def cmd_impute(args) -> int:
             raise CLIError(f"--multiple adds columns {list(MULTIPLE_COLUMNS)}, but {src} has {taken}; "
                            "rename them first")
     data = df.drop(columns=args.drop) if args.drop else df
-    if args.model:
-        imputer = VAEImputer.load(args.model)
+    if saved is not None:
+        imputer = saved
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
     else:
         imputer = VAEImputer(latent_dim=args.latent_dim, max_epochs=args.epochs or "auto", n_draws=args.draws,
@@ -357,6 +358,14 @@ def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
         found[c] = (fmt, col.astype("string"))
         df[c] = dates
     return found
+
+
+def _dates_to_parse(names: list, saved, df) -> list:
+    """``--dates``, and with ``--model`` the columns of ``df`` the model holds as dates: a table
+    of the same columns has them as text again (a CSV), and the model says what they are."""
+    held = [s.name for s in getattr(saved, "schema_", []) if s.time and s.time["kind"] == "datetime"
+            and s.name in df.columns]
+    return list(dict.fromkeys([*names, *held]))
 
 
 def _observed_as_given(given, column, rows, imputed):
@@ -522,13 +531,14 @@ def cmd_compress(args) -> int:
     unknown = [c for c in args.passthrough if c not in df.columns]
     if unknown:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
-    dates_found = _parse_dates(df, args.dates, src, args.date_order)
+    saved = VAECompressor.load(args.model) if args.model else None
+    dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
     if _decimals_as_numbers(df):
         print("vaetools: decimal columns are compressed as numbers; decompress gives them back as floats",
               file=sys.stderr)
     _dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
-    if args.model:
-        comp = VAECompressor.load(args.model)
+    if saved is not None:
+        comp = saved
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
         # the bound the model was fitted for, unless one is asked for: any bound is guaranteed
         bound = "fit" if args.error_bound is None else _parse_bound(args.error_bound)

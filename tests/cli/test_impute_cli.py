@@ -213,6 +213,19 @@ def test_dates_without_leading_zeros_round_trip_as_written(tmp_path):
     assert (imputed >= when.min()).all() and (imputed <= when.max()).all()
 
 
+def test_a_saved_model_knows_its_date_columns(tmp_path):
+    # a model fitted with --dates reused on the next CSV of the same columns: the dates are text
+    # again, and were refused as "held dates at fit but now holds strings" unless --dates came too
+    src, df, when = _dates_table(tmp_path, "%d/%m/%Y")
+    model, out = tmp_path / "m.vtm", tmp_path / "out.csv"
+    assert main(["impute", str(src), "-o", str(out), "--dates", "when", "--save-model", str(model), *FAST]) == 0
+    nxt = tmp_path / "next.csv"
+    df.assign(when=df["when"].where(df.index % 2 == 0)).to_csv(nxt, index=False)  # more holes
+    assert main(["impute", str(nxt), "-o", str(tmp_path / "next_out.csv"), "--model", str(model), "-q"]) == 0
+    got = pd.read_csv(tmp_path / "next_out.csv", dtype=str)["when"]
+    assert got.notna().all() and pd.to_datetime(got, format="%d/%m/%Y").notna().all()
+
+
 def test_timestamps_whose_offset_changes_with_daylight_saving_read_and_write_back(tmp_path):
     rng = np.random.default_rng(0)
     when = pd.Timestamp("2021-01-01", tz="Europe/Paris") + pd.to_timedelta(rng.integers(0, 365 * 24, 300), unit="h")
