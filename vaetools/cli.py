@@ -658,8 +658,8 @@ def cmd_info(args) -> int:
     rows = max(facts["rows"], 1)
     as_is = set(facts["passthrough_columns"])
     for name, nbytes in sorted(facts["column_bytes"].items(), key=lambda kv: -kv[1]):
-        print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row"
-              + ("  (stored as it is)" if name in as_is else ""))
+        print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row  "
+              + ("stored as it is" if name in as_is else facts["column_kinds"].get(name, "")))
     return 0
 
 

@@ -109,8 +109,9 @@ def test_id_columns_are_refused_with_the_flag_that_keeps_them_and_kept_with_it(t
     assert main(["compress", str(path), "-o", str(vtz), "--epochs", "2", "-q", "--passthrough", "id", "free note"]) == 0
     capsys.readouterr()
     assert main(["info", str(vtz)]) == 0
-    assert [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("id ")][0].endswith(
-        "(stored as it is)")
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert lines["id"].endswith("stored as it is") and lines["a"].endswith("continuous")
+    assert lines["c"].endswith("binary")
     assert main(["decompress", str(vtz), "-o", str(tmp_path / "back.csv")]) == 0
     back = pd.read_csv(tmp_path / "back.csv")
     assert list(back.columns) == list(df.columns) and (back["id"] == df["id"]).all()

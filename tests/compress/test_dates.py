@@ -108,8 +108,12 @@ def test_info_on_the_command_line_gives_date_bounds_as_durations(tmp_path, df, c
     path = tmp_path / "t.vtz"
     VAECompressor(**FAST, error_bound=0.01).fit(df).compress(df, path)
     assert main(["info", str(path)]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("error bounds:"))
+    out = capsys.readouterr().out.splitlines()
+    line = next(x for x in out if x.startswith("error bounds:"))
     assert f"day: {info(path)['error_bounds']['day']}" in line and "days" in line
+    kinds = {x.split()[0]: x for x in out if x.startswith("  ")}  # what each column counts in
+    assert kinds["stamp"].endswith("integer: dates and times in steps of a second (Europe/Paris wall clock)")
+    assert kinds["month"].endswith("integer: periods (period[M]) counted one by one")
 
 
 def test_a_header_whose_date_dtype_does_not_parse_is_an_error_naming_the_file(tmp_path, df, monkeypatch):

@@ -907,7 +907,18 @@ def file_info(src) -> dict:
                                  for j, b in h["bounds"].items()},
                 "stream_bytes": streams,
                 "column_bytes": by_column,
+                "column_kinds": {name: _kind_in_words(spec) for name, spec in zip(modelled, h["schema"])},
                 "metadata": _metadata(h)}
+
+
+def _kind_in_words(spec: dict) -> str:
+    """A schema entry's kind, and for dates what it counts: "integer: dates and times in steps
+    of a day"."""
+    time = spec.get("extra", {}).get("time")
+    try:
+        return f"{spec['kind']}: {times.step_name(time)}" if time else str(spec["kind"])
+    except (KeyError, TypeError):  # a header no writer wrote: its kind as it says
+        return str(spec.get("kind"))
 
 
 def _bound_as_given(spec: dict, absolute: float):
