@@ -33,6 +33,9 @@ class CSVStyle:
 STYLE_KEYS = {"sep": "vaetools.csv.sep", "decimal": "vaetools.csv.decimal"}
 # and each --dates column's format (strftime), under this prefix and the column's name
 DATE_FORMAT_KEY = "vaetools.csv.date_format."
+# a decimal column compress coded as whole units of its last place (cents): its places, under
+# this prefix and the column's name, for decompress to give decimals back
+DECIMAL_PLACES_KEY = "vaetools.decimal_places."
 _SEPARATORS, _DECIMALS = (",", ";", "\t", "|"), (".", ",")
 
 # a number with a decimal comma, as spreadsheets in many locales write it: 179,4 or -0,5e3
@@ -439,6 +442,46 @@ def _datetimes_as_dates(filled, found: dict, rows=None):
     return filled
 
 
+def _decimals_as_units(df, found: dict) -> dict:
+    """The decimal columns ``_decimals_as_numbers`` found, coded in place as whole units of
+    their last place (Int64 cents for 2 places), so that the compressor's integer columns keep
+    every value within the bound and exact below half a unit, and decode to decimals again;
+    returns each one's places. A column with values past 2**53 units stays as numbers."""
+    import pandas as pd
+
+    out = {}
+    for c, (given, places) in found.items():
+        units = [None if pd.isna(v) or not v.is_finite() else int(v.scaleb(places)) for v in given]
+        if all(u is None or abs(u) < 2**53 for u in units):
+            df[c] = pd.array(units, dtype="Int64")
+            out[c] = places
+        else:
+            print(f"vaetools: column {c!r} holds decimals past 2**53 units of their last place; it is "
+                  "compressed as numbers and decompress gives floats", file=sys.stderr)
+    return out
+
+
+def _bound_in_units(bound, mode: str, units: dict):
+    """An absolute ``--error-bound`` in the units ``_decimals_as_units`` codes decimal columns
+    in; a relative one (a share of the range) needs no change."""
+    if mode != "absolute" or not units or bound is None:
+        return bound
+    if not isinstance(bound, dict):
+        raise CLIError(f"--error-bound {bound:g} in absolute mode: give the decimal columns {list(units)} their "
+                       f"own bound, e.g. --error-bound {next(iter(units))}=0.01,other=0.5 (a bound per column)")
+    return {c: v * 10 ** units[c] if c in units else v for c, v in bound.items()}
+
+
+def _units_as_decimals(column, places: int):
+    """Whole units of the last place (cents) back to decimals with ``places`` places."""
+    import decimal
+
+    import pandas as pd
+
+    return pd.Series([None if pd.isna(v) else decimal.Decimal(int(v)).scaleb(-places) for v in column],
+                     index=column.index, dtype=object)
+
+
 def _numbers_as_decimals(filled, found: dict, rows=None):
     """``filled`` with the columns ``_decimals_as_numbers`` read as numbers back as Decimal:
     observed cells exactly as they were, imputed ones rounded to the column's decimal places."""
@@ -533,18 +576,19 @@ def cmd_compress(args) -> int:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
     saved = VAECompressor.load(args.model) if args.model else None
     dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
-    if _decimals_as_numbers(df):
-        print("vaetools: decimal columns are compressed as numbers; decompress gives them back as floats",
-              file=sys.stderr)
+    units = _decimals_as_units(df, _decimals_as_numbers(df))
     _dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if saved is not None:
         comp = saved
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
         # the bound the model was fitted for, unless one is asked for: any bound is guaranteed
-        bound = "fit" if args.error_bound is None else _parse_bound(args.error_bound)
+        bound = "fit" if args.error_bound is None else \
+            _bound_in_units(_parse_bound(args.error_bound), args.error_mode or saved.error_mode, units)
     else:
         comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
-                             error_bound=_parse_bound(args.error_bound or "0.01"), error_mode=args.error_mode or "relative",
+                             error_bound=_bound_in_units(_parse_bound(args.error_bound or "0.01"),
+                                                         args.error_mode or "relative", units),
+                             error_mode=args.error_mode or "relative",
                              max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
                              column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1,
                              autoregressive={"auto": "auto", "on": True, "off": False}[args.autoregressive])
@@ -562,11 +606,11 @@ def cmd_compress(args) -> int:
             raise CLIError(f"{exc.reason}; {dates}to keep {them} in the file as {'it is' if them == 'it' else 'they are'}, "
                            f"add --passthrough {_words(exc.columns)}, or remove {them} from the table") from None
         bound = "fit"
+    kept = {STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal} if style else {}
+    kept |= {DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}
+    kept |= {DECIMAL_PLACES_KEY + str(c): str(places) for c, places in units.items()}
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
-                           overwrite=args.overwrite, passthrough=args.passthrough,
-                           metadata={STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal,
-                                     **{DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}}
-                           if style else None)
+                           overwrite=args.overwrite, passthrough=args.passthrough, metadata=kept or None)
     ratio = src.stat().st_size / report["total"]
     than = f"{ratio:.2f}x smaller than" if ratio >= 1 else f"{1 / ratio:.2f}x larger than"
     print(f"vaetools: wrote {out}: {report['total']} bytes ({than} {src.name})", file=sys.stderr)
@@ -594,13 +638,17 @@ def cmd_decompress(args) -> int:
     csv = _format_of(out, "output") == "csv"
     style = _decompressed_style(src, args.sep, args.decimal) if csv else CSVStyle()
     df = decompress(src, rows=rows)
-    if csv:  # --dates columns in the format the CSV they came from had
-        from vaetools.compress.codec import file_metadata
+    from vaetools.compress.codec import file_metadata
 
-        for key, fmt in file_metadata(src).items():
+    for key, value in file_metadata(src).items():
+        if key.startswith(DATE_FORMAT_KEY) and csv:  # --dates columns in the format the CSV had them
             c = key[len(DATE_FORMAT_KEY):]
-            if key.startswith(DATE_FORMAT_KEY) and c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c]):
-                df[c] = df[c].dt.strftime(fmt)
+            if c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c]):
+                df[c] = df[c].dt.strftime(value)
+        elif key.startswith(DECIMAL_PLACES_KEY) and value.isdigit():  # whole units back to decimals
+            c = key[len(DECIMAL_PLACES_KEY):]
+            if c in df.columns and pd.api.types.is_integer_dtype(df[c]):
+                df[c] = _units_as_decimals(df[c], int(value))
     # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
     labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
     write_table(df, out, args.overwrite, index=labelled, style=style)
@@ -647,7 +695,15 @@ def cmd_info(args) -> int:
     print(f"bits per value: {facts['bits_per_value']:.3f}")
     for key, value in facts["metadata"].items():
         print(f"metadata {key}: {value!r}")
-    bounds = facts["error_bounds"]
+    bounds, kinds = dict(facts["error_bounds"]), dict(facts["column_kinds"])
+    places = {key[len(DECIMAL_PLACES_KEY):]: int(v) for key, v in facts["metadata"].items()
+              if key.startswith(DECIMAL_PLACES_KEY) and v.isdigit()}
+    for name in list(kinds):  # decimal columns: coded in whole units of their last place
+        if str(name) in places:
+            p = places[str(name)]
+            kinds[name] = f"decimal with {p} places, coded in whole units of {10.0 ** -p:g}"
+            if name in bounds:
+                bounds[name] = bounds[name] / 10**p
     print("error bounds: " + (", ".join(f"{k}: {v:g}" if isinstance(v, (int, float)) else f"{k}: {v}"
                                         for k, v in bounds.items()) if bounds else
                               "none (numeric values are the decoder's reconstruction)"))
@@ -659,7 +715,7 @@ def cmd_info(args) -> int:
     as_is = set(facts["passthrough_columns"])
     for name, nbytes in sorted(facts["column_bytes"].items(), key=lambda kv: -kv[1]):
         print(f"  {str(name):24s} {nbytes:10d} bytes  {8 * nbytes / rows:7.3f} bits/row  "
-              + ("stored as it is" if name in as_is else facts["column_kinds"].get(name, "")))
+              + ("stored as it is" if name in as_is else kinds.get(name, "")))
     return 0
 
 

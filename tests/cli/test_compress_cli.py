@@ -190,3 +190,39 @@ def test_text_dates_compress_as_dates_within_a_duration_bound(tmp_path, capsys):
     assert main(["compress", str(src), "-o", str(tmp_path / "u.vtz"), "--dates", "when", "--error-mode",
                  "absolute", "--error-bound", "when=3,x=0.05", *fast]) == 2
     assert "must be a duration in absolute mode" in capsys.readouterr().err
+
+
+def test_parquet_decimals_compress_as_whole_cents_and_decompress_as_decimals(tmp_path, capsys):
+    # coded as integers of their last place, a bound keeps them within it and one under half a
+    # cent keeps them exact; decompress gives decimals again, not floats
+    import decimal
+
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    prices = [None if i % 7 == 0 else decimal.Decimal(f"{100 + 20 * v:.2f}") for i, v in enumerate(x)]
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"x": x, "price": pa.array(prices, type=pa.decimal128(10, 2))}), src)
+    fast = ["--epochs", "5", "-q"]
+    seen = [p is not None for p in prices]
+    for bound, mode, most in [("0.01", "relative", None), ("price=0.004,x=0.01", "absolute", decimal.Decimal(0))]:
+        vtz, back = tmp_path / f"{mode}.vtz", tmp_path / f"{mode}.parquet"
+        assert main(["compress", str(src), "-o", str(vtz), "--error-mode", mode, "--error-bound", bound, *fast]) == 0
+        assert main(["decompress", str(vtz), "-o", str(back)]) == 0
+        got = pd.read_parquet(back)["price"]
+        assert pq.read_schema(back).field("price").type.scale == 2
+        assert [g is None for g in got] == [not s for s in seen]  # missing cells where they were
+        errors = [abs(g - p) for g, p in zip(got, prices) if p is not None]
+        assert all(isinstance(g, decimal.Decimal) for g in got if g is not None)
+        capsys.readouterr()
+        assert main(["info", str(vtz)]) == 0
+        out = capsys.readouterr().out
+        bounds = next(line for line in out.splitlines() if line.startswith("error bounds:"))
+        stated = decimal.Decimal(bounds.split("price: ")[1].split(",")[0])
+        assert max(errors) <= (stated if most is None else most)  # within the bound info states; exact
+        assert "decimal with 2 places, coded in whole units of 0.01" in out
+    assert main(["compress", str(src), "-o", str(tmp_path / "u.vtz"), "--error-mode", "absolute",
+                 "--error-bound", "0.5", *fast]) == 2
+    assert "give the decimal columns ['price'] their own bound" in capsys.readouterr().err
