@@ -492,8 +492,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
 
-    truths = {j: column_numbers(modelled.iloc[:, j], specs[j]) if specs[j].time else
-              pd.to_numeric(modelled.iloc[:, j]).to_numpy(dtype=np.float64, na_value=np.nan) for j in bounds}
+    truths = {j: column_numbers(modelled.iloc[:, j], specs[j]) for j in bounds}
     pieces: dict[str, list[np.ndarray]] = {}
 
     def symbols(rows: slice):

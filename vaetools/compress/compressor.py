@@ -332,7 +332,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
             name = frame.columns[~self.empty_features_][j]
             obs = frame[name].notna().to_numpy()
             if spec.kind in ("continuous", "integer"):
-                t, r = (_numbers(table[name], spec)[obs] for table in (frame, recon))
+                t, r = (column_numbers(table[name], spec)[obs] for table in (frame, recon))
                 sq += float(np.sum(((t - r) / (spec.std if spec.transform == "none" else np.nanstd(t) or 1.0)) ** 2))
                 n_num += int(obs.sum())
             else:
@@ -409,13 +409,6 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
     def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
-
-
-def _numbers(s: pd.Series, spec) -> np.ndarray:
-    """A numeric column as the model counts it: dates and durations in steps, else as numbers."""
-    if spec.time:
-        return column_numbers(s, spec)
-    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _checked_metadata(metadata) -> dict:

@@ -355,11 +355,11 @@ def _time_column(s: pd.Series, name, kind: str | None, dtype: str, syntax: str =
 
 def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
     """A numeric column's values as float64, NaN where missing: dates and durations in their
-    modelled units."""
+    modelled units, numbers held as objects (a column read as text) as numbers."""
     check_like_fit(s.dtype, spec.time, spec.name)
     if spec.time is not None:
         return to_units(s, spec.time)
-    return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _right_skewed(values: np.ndarray) -> bool:
