@@ -624,6 +624,7 @@ def cmd_decompress(args) -> int:
     import pandas as pd
 
     from vaetools.compress import decompress
+    from vaetools.compress.codec import file_metadata
 
     src, out = Path(args.input), Path(args.output)
     _format_of(out, "output")
@@ -636,19 +637,16 @@ def cmd_decompress(args) -> int:
             raise CLIError(f"--rows {args.rows!r}: use START:STOP, e.g. 100:200") from None
         rows = slice(start, stop)
     csv = _format_of(out, "output") == "csv"
-    style = _decompressed_style(src, args.sep, args.decimal) if csv else CSVStyle()
+    kept = file_metadata(src) if src.exists() else {}  # what compress kept of the input's form
+    style = _decompressed_style(kept, args.sep, args.decimal) if csv else CSVStyle()
     df = decompress(src, rows=rows)
-    from vaetools.compress.codec import file_metadata
-
-    for key, value in file_metadata(src).items():
-        if key.startswith(DATE_FORMAT_KEY) and csv:  # --dates columns in the format the CSV had them
-            c = key[len(DATE_FORMAT_KEY):]
-            if c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c]):
-                df[c] = df[c].dt.strftime(value)
-        elif key.startswith(DECIMAL_PLACES_KEY) and value.isdigit():  # whole units back to decimals
-            c = key[len(DECIMAL_PLACES_KEY):]
-            if c in df.columns and pd.api.types.is_integer_dtype(df[c]):
-                df[c] = _units_as_decimals(df[c], int(value))
+    for c, places in _by_column(kept, DECIMAL_PLACES_KEY).items():  # whole units back to decimals
+        if c in df.columns and pd.api.types.is_integer_dtype(df[c]) and places.isdigit():
+            df[c] = _units_as_decimals(df[c], int(places))
+    dates = _by_column(kept, DATE_FORMAT_KEY) if csv else {}  # --dates as the CSV had them
+    for c, fmt in dates.items():
+        if c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].dt.strftime(fmt)
     # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
     labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
     write_table(df, out, args.overwrite, index=labelled, style=style)
@@ -656,12 +654,15 @@ def cmd_decompress(args) -> int:
     return 0
 
 
-def _decompressed_style(src: Path, sep: str | None, decimal: str | None) -> CSVStyle:
-    """The CSV style decompress writes: as asked, else that of the CSV the file was made from
-    (its metadata), else commas and points."""
-    from vaetools.compress.codec import file_metadata
+def _by_column(kept: dict, prefix: str) -> dict:
+    """The entries of a file's metadata under ``prefix`` (``DATE_FORMAT_KEY``,
+    ``DECIMAL_PLACES_KEY``), by the column's name that follows it."""
+    return {key[len(prefix):]: value for key, value in kept.items() if key.startswith(prefix)}
 
-    kept = file_metadata(src) if src.exists() else {}
+
+def _decompressed_style(kept: dict, sep: str | None, decimal: str | None) -> CSVStyle:
+    """The CSV style decompress writes: as asked, else that of the CSV the file was made from
+    (``kept``: its metadata), else commas and points."""
     if sep is None:
         sep = kept.get(STYLE_KEYS["sep"]) if kept.get(STYLE_KEYS["sep"]) in _SEPARATORS else ","
     if decimal is None:
@@ -696,8 +697,7 @@ def cmd_info(args) -> int:
     for key, value in facts["metadata"].items():
         print(f"metadata {key}: {value!r}")
     bounds, kinds = dict(facts["error_bounds"]), dict(facts["column_kinds"])
-    places = {key[len(DECIMAL_PLACES_KEY):]: int(v) for key, v in facts["metadata"].items()
-              if key.startswith(DECIMAL_PLACES_KEY) and v.isdigit()}
+    places = {c: int(v) for c, v in _by_column(facts["metadata"], DECIMAL_PLACES_KEY).items() if v.isdigit()}
     for name in list(kinds):  # decimal columns: coded in whole units of their last place
         if str(name) in places:
             p = places[str(name)]
