@@ -396,6 +396,17 @@ def _dates_as_text(filled, found: dict, rows=None):
     return filled
 
 
+def _object_columns(df, holds):
+    """(name, column, its observed values) for each object column of ``df`` whose observed
+    values all pass ``holds``: Python objects pandas left as they came (Parquet's decimals and
+    dates)."""
+    for c in df.columns:
+        col = df[c]
+        seen = col.dropna()
+        if col.dtype == object and len(seen) and seen.map(holds).all():
+            yield c, col, seen
+
+
 def _decimals_as_numbers(df) -> dict:
     """Columns of Decimal values (Parquet's decimal128, as data warehouses write NUMERIC) read
     in place as Float64, which the estimators model as numbers; returns each one's values as
@@ -405,13 +416,10 @@ def _decimals_as_numbers(df) -> dict:
     import pandas as pd
 
     found = {}
-    for c in df.columns:
-        col = df[c]
-        seen = col.dropna()
-        if col.dtype == object and len(seen) and seen.map(lambda v: isinstance(v, decimal.Decimal)).all():
-            places = max([0] + [-v.as_tuple().exponent for v in seen if v.is_finite()])
-            found[c] = (col.copy(), places)
-            df[c] = pd.to_numeric(col).astype("Float64")
+    for c, col, seen in _object_columns(df, lambda v: isinstance(v, decimal.Decimal)):
+        places = max([0] + [-v.as_tuple().exponent for v in seen if v.is_finite()])
+        found[c] = (col.copy(), places)
+        df[c] = pd.to_numeric(col).astype("Float64")
     return found
 
 
@@ -424,13 +432,9 @@ def _dates_as_datetimes(df) -> dict:
     import pandas as pd
 
     found = {}
-    for c in df.columns:
-        col = df[c]
-        seen = col.dropna()
-        if col.dtype == object and len(seen) and seen.map(
-                lambda v: isinstance(v, datetime.date) and not isinstance(v, datetime.datetime)).all():
-            found[c] = col.copy()
-            df[c] = pd.to_datetime(col)
+    for c, col, _ in _object_columns(df, lambda v: isinstance(v, datetime.date) and not isinstance(v, datetime.datetime)):
+        found[c] = col.copy()
+        df[c] = pd.to_datetime(col)
     return found
 
 
