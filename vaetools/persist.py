@@ -130,9 +130,9 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
                     np.lib.format.read_array_header_2_0
                 shape, _, dtype = header(f)
-            if dtype.hasobject or math.prod(shape) * dtype.itemsize > info.file_size:
-                raise ValueError(f"its array {name!r} states more data than it holds, or Python objects")
-            with zf.open(info) as f:
+                if dtype.hasobject or math.prod(shape) * dtype.itemsize > info.file_size:
+                    raise ValueError(f"its array {name!r} states more data than it holds, or Python objects")
+                f.seek(0)  # a stored member: back to its start, header and all
                 out[name] = np.lib.format.read_array(f, allow_pickle=False)
     return out
 
