@@ -68,6 +68,7 @@ class TabularVAEBase(BaseEstimator):
     # them off: at a 1% bound they made files larger (abalone 15,143 -> 15,563 bytes, wine
     # 12,097 -> 12,524, adult 189,281 -> 191,409), their weights costing more than they saved
     _linear_skip = False
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

@@ -450,8 +450,7 @@ def _bound_in_steps(name, spec: ColumnSpec, value):
     if time["kind"] == "period":
         return value
     if isinstance(value, (datetime.timedelta, np.timedelta64)):  # pd.Timedelta among them
-        step = pd.Timedelta(int(time["step"]), unit=time["unit"])
-        return pd.Timedelta(value) / step
+        return pd.Timedelta(value) / _step_length(time)
     raise ValueError(f"error_bound for column {name!r}, which holds {spec.dtype}, must be a duration in "
                      f"absolute mode, e.g. {{{name!r}: pd.Timedelta('1h')}} (command line: --error-bound "
                      f"{name}=1h); a number has no unit there")
@@ -926,7 +925,12 @@ def _bound_as_given(spec: dict, absolute: float):
     time = spec.get("extra", {}).get("time")
     if not time or time["kind"] == "period":
         return absolute
-    return pd.Timedelta(int(time["step"]), unit=time["unit"]) * absolute
+    return _step_length(time) * absolute
+
+
+def _step_length(time: dict) -> pd.Timedelta:
+    """How long one modelled step of a date or duration column is (``times.describe``)."""
+    return pd.Timedelta(int(time["step"]), unit=time["unit"])
 
 
 def file_metadata(src) -> dict:
