@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -242,6 +243,29 @@ class TabularVAEBase(BaseEstimator):
         from vaetools.persist import load_estimator
 
         return load_estimator(cls, path)
+
+    def _place_model(self) -> None:
+        """Move a loaded or unpickled model to ``device``: a GPU where one is asked for and
+        present, else the CPU (a model fitted on a GPU still imputes on a machine without one)."""
+        try:
+            device = resolve_device(self.device)
+        except (ValueError, RuntimeError):
+            device = torch.device("cpu")
+        self.model_ = self.model_.to(device)
+
+    def __getstate__(self):
+        """Pickles hold the model on the CPU: torch refuses to unpickle GPU tensors on a
+        machine without one, and a model fitted on a GPU is often used elsewhere."""
+        state = super().__getstate__()
+        model = state.get("model_")
+        if model is not None and any(t.device.type != "cpu" for t in (*model.parameters(), *model.buffers())):
+            state = {**state, "model_": copy.deepcopy(model).cpu()}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if self.__dict__.get("model_") is not None:
+            self._place_model()
 
     def _saved_state(self) -> dict:
         """Fitted attributes of the subclass's own, as JSON, for ``save``."""

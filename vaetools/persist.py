@@ -184,4 +184,5 @@ def load_estimator(cls, path):
     except RuntimeError as exc:
         raise ValueError(f"{path}: its weights do not fit the model it describes ({exc})") from None
     est.model_.eval()
+    est._place_model()
     return est

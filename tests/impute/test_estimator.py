@@ -208,6 +208,19 @@ def test_pickle_round_trip(holey):
     pd.testing.assert_frame_equal(again.transform(holey), imp.transform(holey))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests a machine without a GPU")
+def test_model_set_to_a_gpu_loads_and_unpickles_on_the_cpu_where_there_is_none(tmp_path, holey):
+    """A model fitted with device="cuda" (set here after a CPU fit) is used where no GPU is:
+    load and unpickle place it on the CPU rather than fail (tests/test_cuda.py, with a GPU)."""
+    imp = VAEImputer(**FAST).fit(holey)
+    want = imp.transform(holey)
+    imp.set_params(device="cuda")
+    imp.save(tmp_path / "m.vtm")
+    for again in (VAEImputer.load(tmp_path / "m.vtm"), pickle.loads(pickle.dumps(imp))):
+        assert again.device == "cuda" and next(again.model_.parameters()).device.type == "cpu"
+        pd.testing.assert_frame_equal(again.transform(holey), want)
+
+
 def test_save_load_round_trip_without_pickle(tmp_path, holey):
     imp = VAEImputer(**FAST, add_indicator=True).fit(holey)
     path = tmp_path / "imp.vtm"
