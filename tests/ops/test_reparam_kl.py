@@ -390,3 +390,92 @@ def test_cuda_gradcheck_and_opcheck():
     assert torch.autograd.gradcheck(lambda m, lv: OP(m, lv, None, 2, seed), (mu, logvar))
     torch.library.opcheck(OP, (mu, logvar, None, 2, seed))
     assert ops.backend("cuda") in {"cuda", "fallback"}
+
+
+@pytest.mark.cuda
+def test_cuda_backend_is_the_compiled_kernel_when_built_with_cuda():
+    """A CUDA build must serve CUDA tensors with its own kernel, not the fallback."""
+    if ops.load_error() is not None or os.environ.get(ops.FORCE_FALLBACK_ENV):
+        pytest.skip("compiled extension not in use")
+    from vaetools import _C
+
+    built_with_cuda = "reparam_kl_cuda" in open(_C.__file__, "rb").read().decode("latin-1")
+    assert ops.backend("cuda") == ("cuda" if built_with_cuda else "fallback")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_cuda_in_kernel_noise_matches_python_mirror(dtype):
+    mu, logvar = make(37, 13, dtype, device="cuda")
+    seed = torch.tensor([123456789, 42])
+    z, _, _ = OP(mu, logvar, None, 3, seed)
+    eps = philox_normal((3, 37, 13), 123456789, 42).to(dtype).cuda()
+    torch.testing.assert_close(z, mu + torch.exp(0.5 * logvar) * eps, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("d", [1, 3, 4, 7, 8, 16, 33, 64, 127, 128, 300])
+def test_cuda_every_row_width_matches_cpu(d):
+    """Each lanes-per-row variant of the forward kernel (1 to 32) and rows straddling blocks."""
+    b, k = 2053, 3
+    mu, logvar = make(b, d, torch.float64)
+    seed = torch.tensor([31, 41])
+    grads = [torch.randn(k, b, d, dtype=torch.float64), torch.randn(b, dtype=torch.float64),
+             torch.randn(k, b, dtype=torch.float64)]
+    cpu = OP(mu, logvar, None, k, seed)
+    gpu = OP(mu.cuda(), logvar.cuda(), None, k, seed)
+    for a, g in zip(cpu, gpu):
+        torch.testing.assert_close(g.cpu(), a, atol=1e-9, rtol=1e-9)
+    back_cpu = torch.ops.vaetools.reparam_kl_backward(*grads, mu, logvar, None, k, seed)
+    back_gpu = torch.ops.vaetools.reparam_kl_backward(*(t.cuda() for t in grads), mu.cuda(), logvar.cuda(),
+                                                      None, k, seed)
+    for a, g in zip(back_cpu, back_gpu):
+        torch.testing.assert_close(g.cpu(), a, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_cuda_reduced_precision(dtype):
+    mu, logvar = make(64, 128, torch.float32, device="cuda")
+    eps = torch.randn(2, 64, 128, device="cuda")
+    got = ops.reparameterize_kl(mu.to(dtype), logvar.to(dtype), eps=eps.to(dtype))
+    want = eager(mu.to(dtype).float(), logvar.to(dtype).float(), eps.to(dtype).float())
+    torch.testing.assert_close(got.z.float(), want[0], atol=0.05, rtol=0.02)
+    torch.testing.assert_close(got.kl.float(), want[1], atol=0.5, rtol=0.02)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("b,d", [(0, 8), (5, 0)])
+def test_cuda_empty_batches(b, d):
+    mu = torch.zeros(b, d, device="cuda", requires_grad=True)
+    out = ops.reparameterize_kl(mu, torch.zeros(b, d, device="cuda"), k=2)
+    assert out.z.shape == (2, b, d) and out.kl.shape == (b,)
+    (out.z.sum() + out.kl.sum() + out.log_ratio.sum()).backward()
+    assert mu.grad.shape == (b, d)
+
+
+@pytest.mark.cuda
+def test_cuda_torch_compile_and_export():
+    mu, logvar = make(32, 8, device="cuda")
+    eps = torch.randn(4, 32, 8, device="cuda")
+
+    def loss(m, lv):
+        z, kl, lr = ops.reparameterize_kl(m, lv, eps=eps)
+        return z.square().sum() + kl.sum() - torch.logsumexp(lr, 0).sum()
+
+    results = []
+    for fn in (loss, torch.compile(loss, fullgraph=True)):  # inductor, generating CUDA code
+        m, lv = mu.clone().requires_grad_(), logvar.clone().requires_grad_()
+        value = fn(m, lv)
+        value.backward()
+        results.append((value, m.grad, lv.grad))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b)
+
+    class Sample(torch.nn.Module):
+        def forward(self, mu, logvar, eps):
+            return tuple(ops.reparameterize_kl(mu, logvar, eps=eps))
+
+    exported = torch.export.export(Sample(), (mu, logvar, eps))
+    for a, b in zip(exported.module()(mu, logvar, eps), Sample()(mu, logvar, eps)):
+        torch.testing.assert_close(a, b)
