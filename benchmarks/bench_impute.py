@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, print_table, write_json  # noqa: E402
@@ -66,8 +67,10 @@ def methods(seed: int, quick: bool):
         "missforest_like": lambda: AsNumbers(lambda: IterativeImputer(
             ExtraTreesRegressor(n_estimators=10, random_state=seed, n_jobs=-1),  # as in sklearn's example
             max_iter=10, random_state=seed)),
-        "vaeimputer": lambda: VAEImputer(random_state=seed),
+        "vaeimputer": lambda: VAEImputer(random_state=seed),  # device="auto": the GPU where there is one
     }
+    if torch.cuda.is_available():  # the same fit on the CPU beside it: what the GPU buys
+        m["vaeimputer_cpu"] = lambda: VAEImputer(random_state=seed, device="cpu")
     return m
 
 

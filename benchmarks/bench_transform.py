@@ -34,12 +34,15 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default=",".join(DATASETS))
     p.add_argument("--draws", default="8,16,32", help="VAEImputer n_imputation_draws to time")
+    p.add_argument("--methods", default=None,
+                   help=f"comma list of {', '.join(PEERS)}, vaeimputer (and vaeimputer_cpu with a GPU); default all")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore", message=r"\[IterativeImputer\] Early stopping")  # at fit, not our concern here
     draws = [int(d) for d in args.draws.split(",")]
+    chosen = args.methods.split(",") if args.methods else [m for m in methods(args.seed, quick=False) if m != "mean/mode"]
 
     rows, skipped = [], []
     print(f"# transform benchmark; machine: {machine()}\n")
@@ -50,15 +53,15 @@ def main(argv=None):
             continue
         holey = hide_cells(df, 0.3, "mcar", random_state=args.seed)
         fitted = []
-        for meth in [*PEERS, "vaeimputer"]:
+        for meth in chosen:
             if meth == "knn" and len(df) > KNN_MAX_ROWS:
                 skipped.append(f"{name}/knn: {len(df)} rows > {KNN_MAX_ROWS} (O(n^2) distances)")
                 continue
             start = time.perf_counter()
             imputer = methods(args.seed, quick=False)[meth]().fit(holey)
             fit_s = time.perf_counter() - start
-            settings = [(f"vaeimputer draws={d}" + (" (default)" if d == DEFAULT_DRAWS else ""),
-                         {"n_imputation_draws": d}) for d in draws] if meth == "vaeimputer" else [(meth, None)]
+            settings = [(f"{meth} draws={d}" + (" (default)" if d == DEFAULT_DRAWS else ""),
+                         {"n_imputation_draws": d}) for d in draws] if meth.startswith("vaeimputer") else [(meth, None)]
             for label, params in settings:
                 if params:
                     imputer.set_params(**params)
