@@ -107,10 +107,54 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         raise ValueError(f"{path} is not a saved vaetools estimator ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a saved vaetools estimator (no {FORMAT!r} document)")
-    if meta["version"] > VERSION:
+    version = meta.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise ValueError(f"{path} was written by a newer vaetools (format version {meta['version']}); "
                          f"this one reads up to {VERSION}: upgrade vaetools")
+    problem = _document_problem(meta)
+    if problem:
+        raise ValueError(f"{path} is damaged: {problem}")
     return meta, weights
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _document_problem(meta: dict) -> str | None:
+    """What makes a saved estimator's JSON document one that ``save_estimator`` could not have
+    written (a damaged or hand-edited file), or None. Checked before anything is built from it,
+    so such a file gets one clear error rather than a TypeError inside the model or at transform."""
+    kinds = {"class": str, "version": int, "params": dict, "schema": list, "fit_columns": list,
+             "n_features_in": int, "empty_features": list, "random_seed": int, "history": list}
+    for key, kind in kinds.items():
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            return f"its {key!r} is missing or not a {kind.__name__}"
+    n = meta["n_features_in"]
+    names = meta.get("feature_names_in")
+    if len(meta["fit_columns"]) != n or len(meta["empty_features"]) != n or \
+            not (names is None or (isinstance(names, list) and len(names) == n)):
+        return f"its column lists do not all hold its {n} columns"
+    if not all(isinstance(e, bool) for e in meta["empty_features"]):
+        return "its empty_features are not true or false"
+    modelled = [c for c, empty in zip(meta["fit_columns"], meta["empty_features"]) if not empty]
+    if [d.get("name") if isinstance(d, dict) else None for d in meta["schema"]] != modelled or \
+            (names is not None and names != meta["fit_columns"]):
+        return "its lists of column names disagree"
+    if not all(isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in meta["history"]):
+        return "its training history is not one vaetools writes"
+    hidden = meta.get("hidden", [1])
+    if not isinstance(hidden, list) or not all(_is_int(h) and h > 0 for h in hidden):
+        return f"its hidden widths {hidden!r} are not positive whole numbers"
+    indicators = meta.get("indicator_features", [])
+    if not isinstance(indicators, list) or not all(_is_int(j) and 0 <= j < n for j in indicators):
+        return "its missing-value indicators do not name its columns"
+    for d in meta["schema"]:
+        try:
+            ColumnSpec.from_dict(d)
+        except ValueError as exc:
+            return str(exc)
+    return None
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -143,7 +187,14 @@ def describe_saved(path) -> dict:
     ``vaetools info`` on a model saved with ``--save-model``."""
     path = Path(path)
     meta, weights = _read(path)
-    history = meta.get("history") or []
+    try:
+        return _description(path, meta, weights)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # _document_problem sees most
+        raise ValueError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+
+
+def _description(path: Path, meta: dict, weights: dict) -> dict:
+    history = meta["history"]
     return {
         "path": str(path), "class": meta["class"], "version": meta["version"],
         "columns": [(labels.from_json(d["name"]), d["kind"]) for d in meta["schema"]],
@@ -161,10 +212,20 @@ def describe_saved(path) -> dict:
 def load_estimator(cls, path):
     path = Path(path)
     meta, arrays = _read(path)
+    if meta["class"] != cls.__name__:
+        raise ValueError(f"{path} holds {meta['class']!r} ({meta.get('format')}), not a {cls.__name__}")
+    try:
+        return _build(cls, meta, arrays)
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:  # what _document_problem does not see
+        raise ValueError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{path} is damaged: {exc}") from None
+
+
+def _build(cls, meta: dict, arrays: dict):
     weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
-    if meta.get("class") != cls.__name__:
-        raise ValueError(f"{path} holds {meta.get('class')!r} ({meta.get('format')}), not a {cls.__name__}")
     est = cls(**{name: _unpairs(value) for name, value in meta["params"].items()})
+    est._validate_params()  # sklearn's constraints: a latent_dim of -3 is refused here, by name
     est.schema_ = [ColumnSpec.from_dict(d) for d in meta["schema"]]
     est.encoder_ = TableEncoder(est.schema_)
     est.fit_columns_ = [labels.from_json(c) for c in meta["fit_columns"]]
@@ -182,7 +243,7 @@ def load_estimator(cls, path):
     try:
         est.model_.load_state_dict(weights)
     except RuntimeError as exc:
-        raise ValueError(f"{path}: its weights do not fit the model it describes ({exc})") from None
+        raise ValueError(f"its weights do not fit the model it describes ({exc})") from None
     est.model_.eval()
     est._place_model()
     return est

@@ -20,7 +20,7 @@ from vaetools._frames import as_pandas, is_polars, to_polars
 from vaetools.model import MaskedVAE
 from vaetools.tabular import labels
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
-from vaetools.tabular.schema import UnmodelledColumnError, column_numbers
+from vaetools.tabular.schema import UnmodelledColumnError, column_numbers, is_dtype_name
 from vaetools.training import to_batch
 
 from . import codec, container
@@ -403,7 +403,15 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.polars_dates_ = [labels.from_json(c) for c in meta.get("polars_dates", [])]
         self.fit_dtypes_ = {labels.from_json(name): dtype for name, dtype in meta["fit_dtypes"]}
         for name in ("latent_mean", "latent_std", "latent_step"):
-            setattr(self, name + "_", np.array(meta[name], dtype=np.float64))
+            values = np.array(meta[name], dtype=np.float64)
+            if values.shape != (self.latent_dim,) or not np.isfinite(values).all() or \
+                    (name != "latent_mean" and not (values > 0).all()):
+                raise ValueError(f"its {name} is not {self.latent_dim} finite numbers"
+                                 + ("" if name == "latent_mean" else " above 0"))
+            setattr(self, name + "_", values)
+        if not all(isinstance(meta[k], bool) for k in ("autoregressive", "input_was_frame")) or \
+                not all(is_dtype_name(dtype) for _, dtype in meta["fit_dtypes"]):
+            raise ValueError("its record of the fitted input is not one vaetools writes")
         self._n_features_out = self.latent_dim
 
     def _fit_input_kind(self, X, frame: pd.DataFrame) -> None:

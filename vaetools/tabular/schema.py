@@ -14,14 +14,14 @@ import re
 import shlex
 import warnings
 from collections.abc import Hashable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import labels
-from .times import check_like_fit, describe, is_time, to_units
+from .times import check_description, check_like_fit, describe, is_time, to_units
 
 KINDS = ("continuous", "integer", "binary", "categorical")
 
@@ -62,10 +62,63 @@ class ColumnSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ColumnSpec":
+        """The inverse of ``to_dict``. A file's entry is checked first (``_check_spec_dict``):
+        a damaged or hand-edited one is refused here, not met as a TypeError at transform."""
+        _check_spec_dict(d)
         d = dict(d, name=labels.from_json(d["name"]))
         if d.get("categories") is not None:
             d["categories"] = [labels.from_json(c) for c in d["categories"]]
         return cls(**d)
+
+
+def _is_number(v, finite: bool = True) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and (not finite or np.isfinite(v))
+
+
+def is_dtype_name(name) -> bool:
+    """Whether ``name`` is a pandas dtype's name, as files hold them (``str(dtype)``)."""
+    try:
+        pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(name, str)
+
+
+def _check_spec_dict(d) -> None:
+    """ValueError unless ``d`` is a column description ``ColumnSpec.to_dict`` could write."""
+    names = {f.name for f in fields(ColumnSpec)}
+    if not isinstance(d, dict) or not {"name", "kind", "dtype"} <= set(d) or not set(d) <= names:
+        raise ValueError(f"a column's description lacks its name, kind or dtype, or has fields vaetools "
+                         f"does not write: {str(d)[:200]}")
+    problem = None
+    if d["kind"] not in KINDS:
+        problem = f"kind {d['kind']!r} is not one of {KINDS}"
+    elif not is_dtype_name(d["dtype"]):
+        problem = f"dtype {d['dtype']!r} is not a dtype's name"
+    elif not all(_is_number(d.get(k, 1.0)) for k in ("mean", "std")) or not d.get("std", 1.0) > 0:
+        problem = "its mean or scale is not a finite number (above 0 for the scale)"
+    elif not all(d.get(k) is None or _is_number(d[k], finite=False) for k in ("lower", "upper")):
+        problem = "its range is not numbers"
+    elif d.get("transform", "none") not in ("none", "log1p"):
+        problem = f"transform {d['transform']!r} is not 'none' or 'log1p'"
+    elif not all(isinstance(d.get(k, False), bool) for k in ("ordered", "zero_mass")):
+        problem = "ordered and zero_mass are not true or false"
+    elif d["kind"] in ("binary", "categorical") and (not isinstance(d.get("categories"), list)
+                                                     or not d["categories"]):
+        problem = f"a {d['kind']} column without its list of categories"
+    elif d.get("categories") is not None and not isinstance(d["categories"], list):
+        problem = "its categories are not a list"
+    elif d["dtype"].startswith(("str", "string")) and not all(isinstance(c, str) for c in d.get("categories") or []):
+        problem = "a text column whose categories are not all text"
+    elif not isinstance(d.get("extra", {}), dict):
+        problem = "its extra description is not a mapping"
+    if problem is None and ("time" in d.get("extra", {}) or is_time(pd.api.types.pandas_dtype(d["dtype"]))):
+        try:
+            check_description(d.get("extra", {}).get("time"), pd.api.types.pandas_dtype(d["dtype"]))
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise ValueError(f"column {d['name']!r}: {problem}")
 
 
 def _describe(name) -> str:

@@ -34,6 +34,27 @@ def step_name(time: dict) -> str:
     return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}"
 
 
+def check_description(time, dtype) -> None:
+    """Refuse a time description that ``describe`` could not have written for a column of
+    ``dtype`` (a damaged or hand-edited file), before anything computes with it: ValueError
+    saying what is wrong."""
+    if not isinstance(time, dict) or set(time) != {"kind", "unit", "step", "origin", "tz"} or \
+            time["kind"] not in ("datetime", "duration", "period"):
+        raise ValueError(f"its time description {time!r} is not one vaetools writes")
+    unit, step, origin, tz = time.get("unit"), time.get("step"), time.get("origin"), time.get("tz")
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (step, origin))
+    if time["kind"] == "period":
+        ok = isinstance(unit, str) and unit.startswith("period[") and step == 1
+    else:
+        ok = isinstance(unit, str) and unit in _NS_PER_TICK and ints and step > 0 and step * _NS_PER_TICK[unit] in _STEP_NAMES
+    if not (ok and ints and (tz is None or isinstance(tz, str))):
+        raise ValueError(f"its time description {time!r} is not one vaetools writes")
+    kind = _kind(dtype) if is_time(dtype) else None
+    if kind != time["kind"] or (kind == "period" and str(dtype) != unit) or \
+            (kind == "datetime" and _zone(dtype) != tz):
+        raise ValueError(f"its time description {time!r} does not fit its dtype {dtype}")
+
+
 def is_time(dtype) -> bool:
     """Dates and times (naive or time-zone aware), periods or durations."""
     return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) or \

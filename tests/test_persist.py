@@ -1,0 +1,110 @@
+"""Saved estimators (.vtm) that vaetools did not write as they are: a hand-edited or forged JSON
+document inside a well-formed zip (so no CRC catches it). Loading, using and describing such a
+file either works or raises ValueError saying the file is damaged; never a TypeError, KeyError
+or panic from deep inside pandas, torch or the entropy coder."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaetools import VAECompressor, VAEImputer
+from vaetools.persist import describe_saved
+
+ACTIONS = {"removed": ..., "null": None, "text": "zz", "negative": -3, "empty list": []}
+
+
+@pytest.fixture(scope="module")
+def table():
+    df = pd.DataFrame({"x": np.arange(60.0), "c": ["a", "b", "c"] * 20,
+                       "d": pd.date_range("2020-01-01", periods=60, freq="D")})
+    df.loc[::7, "x"] = np.nan
+    return df
+
+
+def _saved(est, table, tmp_path_factory):
+    path = tmp_path_factory.mktemp("saved") / "m.vtm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(table).save(path)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    return json.loads(arrays["__meta__"].tobytes().decode()), arrays
+
+
+def _paths(node, prefix=()):
+    """Every key and list position of the document, the history's first entry only."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield prefix + (k,)
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:1] if prefix == ("history",) else node[:3]):
+            yield prefix + (i,)
+            yield from _paths(v, prefix + (i,))
+
+
+def _edited(meta, arrays, path, action, dest):
+    doc = json.loads(json.dumps(meta))
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if ACTIONS[action] is ...:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = ACTIONS[action]
+    out = dict(arrays, __meta__=np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8))
+    with open(dest, "wb") as fh:
+        np.savez(fh, **out)
+    return dest
+
+
+def _use(cls, path, table):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = cls.load(path)
+        if cls is VAEImputer:
+            est.transform(table)
+            est.multiple_imputations(table, m=1, random_state=0)
+        else:
+            est.inverse_transform(est.transform(table))
+            est.compress(table, path.with_suffix(".vtz"), overwrite=True)
+            est.sample(3, random_state=0)
+
+
+@pytest.mark.parametrize("cls", [VAEImputer, VAECompressor])
+def test_every_edited_entry_is_refused_as_damage_or_works(cls, table, tmp_path_factory, tmp_path):
+    meta, arrays = _saved(cls(max_epochs=2, random_state=0), table, tmp_path_factory)
+    paths = [p for p in _paths(meta) if p != ("format",)]
+    if cls is VAECompressor:  # the shared entries are the imputer's test; here the compressor's own
+        shared = {"class", "version", "params", "schema", "fit_columns", "feature_names_in", "n_features_in",
+                  "empty_features", "random_seed", "history", "hidden"}
+        paths = [p for p in paths if p[0] not in shared]
+    refused = 0
+    for path in paths:
+        for action in ACTIONS:
+            dest = _edited(meta, arrays, path, action, tmp_path / "edited.vtm")
+            for use in (lambda: _use(cls, dest, table), lambda: describe_saved(dest)):
+                try:
+                    use()
+                except ValueError as exc:
+                    assert "damaged" in str(exc) or "not a" in str(exc), (path, action, str(exc))
+                    refused += 1
+                except Exception as exc:  # noqa: BLE001 - the point of the test
+                    pytest.fail(f"{'/'.join(map(str, path))} {action}: {type(exc).__name__}: {exc}")
+    assert refused > len(paths)  # most edits are damage, and are said to be
+
+
+def test_damage_is_named(table, tmp_path_factory, tmp_path):
+    meta, arrays = _saved(VAEImputer(max_epochs=2, random_state=0), table, tmp_path_factory)
+    cases = [(("params", "latent_dim"), "negative", "latent_dim"),
+             (("schema", 0, "kind"), "text", "column 'x': kind 'zz'"),
+             (("schema", 2, "extra", "time", "step"), "negative", "time description"),
+             (("empty_features",), "empty list", "column lists"),
+             (("hidden", 0), "negative", "hidden widths")]
+    for path, action, words in cases:
+        dest = _edited(meta, arrays, path, action, tmp_path / "edited.vtm")
+        with pytest.raises(ValueError, match="is damaged: .*" + words.replace("(", r"\(")):
+            VAEImputer.load(dest)
