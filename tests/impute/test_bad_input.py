@@ -147,6 +147,14 @@ def test_python_dates_are_refused_with_the_fix_not_taken_for_categories():
         VAEImputer(**FAST).fit(X)
     X["day"] = pd.to_datetime(X["day"])  # the fix works
     assert VAEImputer(**FAST).fit_transform(X)["day"].dtype == X["day"].dtype
+    # datetimes whose offsets differ along the column (a database's timestamptz read through a
+    # driver that keeps each value's offset) parse only to UTC, and the fix says so
+    zones = [datetime.timezone(datetime.timedelta(hours=h)) for h in (1, 2)]
+    X["day"] = [datetime.datetime(2020, 1, 1 + i % 28, 9, tzinfo=zones[i % 2]) for i in range(300)]
+    with pytest.raises(ValueError, match=r"convert them with pd\.to_datetime\(df\['day'\], utc=True\)"):
+        VAEImputer(**FAST).fit(X)
+    X["day"] = pd.to_datetime(X["day"], utc=True)
+    assert str(VAEImputer(**FAST).fit_transform(X)["day"].dtype).endswith("UTC]")
 
 
 def test_placeholder_category_warns_with_the_fix(holey):

@@ -319,10 +319,13 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
         else:
             head = obs.iloc[:200]
             if len(head) and head.map(lambda v: isinstance(v, datetime.date)).all():
+                # time zones that differ along the column (or some naive) parse only to UTC
+                zones = {str(getattr(v, "tzinfo", None)) for v in obs}
+                fix = "dates_utc" if len(zones) > 1 else "dates"
                 raise ValueError(
                     f"{_describe(name)} holds Python dates (e.g. {head.iloc[0]!r}; read_sql gives SQL DATE "
                     f"columns so), which would be modelled as unordered categories; convert them with "
-                    f"{_fix(syntax, 'dates', name)} to model them as dates")
+                    f"{_fix(syntax, fix, name)} to model them as dates")
             if len(head) and head.map(lambda v: isinstance(v, decimal.Decimal)).all():
                 raise ValueError(
                     f"{_describe(name)} holds Decimal numbers (e.g. {obs.iloc[0]!r}; read_sql gives SQL NUMERIC "
