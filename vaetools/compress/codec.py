@@ -21,6 +21,7 @@ are, one section per chunk each (``verbatim``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
 import struct
@@ -39,12 +40,11 @@ from vaetools.tabular.encoding import NUMERIC_KINDS
 from vaetools.tabular.schema import column_numbers
 
 from . import container, verbatim
-from .entropy import (CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits, choose_given_bits,
-                      fit_symbol_model, header_bytes, symbol_model_from_dict)
+from .entropy import (MAX_TABLE_SYMBOLS, CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits,
+                      choose_given_bits, fit_symbol_model, header_bytes, symbol_model_from_dict)
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
-_MAX_BINS = 256  # widest residual alphabet coded with a probability table per cell
 _CHOICE_ROWS = 20_000  # rows sampled to choose between per-cell and static entropy models
 _RENAME = "rename it (df.rename(columns=...) or df.rename_axis(...))"
 
@@ -60,6 +60,9 @@ def decoder_state(model: MaskedVAE) -> dict[str, torch.Tensor]:
 
 _WEIGHT_LEVELS = 127  # a matrix entry is one of 2 x 127 + 1 multiples of its row's scale, as in int8
 _CODES = "*codes"  # the layout's last entry in format 6 on: the entropy-coded matrix entries
+# the most numbers (weights and buffers) a decoder its header describes may have: adult's has
+# ~60,000; a forged header's widths would otherwise be allocated before any check could fail
+_MAX_MODEL_NUMBERS = 1 << 26
 
 
 def pack_weights(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor] | None = None
@@ -164,26 +167,47 @@ def unpack_weights(blob: bytes, layout: list, masks: dict[str, torch.Tensor] | N
 def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     """The model as decompression sees it: float64 on the CPU, from the weights the file stores
     (``blob`` and its ``layout``, from ``pack_weights``)."""
-    model = MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
-                      latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
-                      likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"],
-                      ar_hidden=model_cfg.get("ar_hidden", 0), ar_order=model_cfg.get("ar_order"),
-                      ar_inputs=model_cfg.get("ar_inputs")).double()
+    def build() -> MaskedVAE:
+        return MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
+                         latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
+                         likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"],
+                         ar_hidden=model_cfg.get("ar_hidden", 0), ar_order=model_cfg.get("ar_order"),
+                         ar_inputs=model_cfg.get("ar_inputs"))
+
+    def whole(v, least: int = 0) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and least <= v <= _MAX_MODEL_NUMBERS
+
+    widths = [model_cfg.get(k, 0) for k in ("n_num", "n_bin", "latent_dim", "ar_hidden")]
+    lists = [model_cfg.get(k) for k in ("cat_sizes", "hidden")]
+    if not all(whole(v) for v in widths) or not all(isinstance(v, list) and len(v) <= _MAX_MODEL_NUMBERS and
+                                                      all(whole(w, 1) for w in v) for v in lists):
+        raise container.VTZError("corrupted file: its header's model widths are not whole numbers vaetools writes")
+    with torch.device("meta"):  # sized before anything is allocated: the header states the widths
+        sized = build()
+        size = sum(t.numel() for t in (*sized.parameters(), *sized.buffers()))
+    if size > _MAX_MODEL_NUMBERS:
+        raise container.VTZError(f"corrupted file: its header describes a model of {size:,} numbers, more than "
+                                 f"vaetools writes ({_MAX_MODEL_NUMBERS:,})")
+    model = build().double()
     current = model.state_dict()
-    stored = unpack_weights(blob, layout, model.ar_weight_masks())
     # a checksum-valid file from other software (or crafted) must reach neither torch's loader
     # nor decoding with freshly initialized weights, which would give wrong values silently
-    unknown = [name for name in stored if name not in current]
-    if unknown:
-        raise container.VTZError(f"corrupted file: it stores weights {unknown[0]!r}, which the model its "
-                                 "header describes does not have")
+    for entry in layout:
+        if entry[0] == _CODES:
+            if not 0 <= int(entry[1][0]) <= size:
+                raise container.VTZError(f"corrupted file: it states {entry[1][0]} coded weights, more than "
+                                         "its model has")
+        elif entry[0] not in current:
+            raise container.VTZError(f"corrupted file: it stores weights {entry[0]!r}, which the model its "
+                                     "header describes does not have")
+        elif [int(v) for v in entry[1]] != list(current[entry[0]].shape):
+            raise container.VTZError(f"corrupted file: weights {entry[0]!r} have shape {tuple(entry[1])}, the "
+                                     f"model its header describes needs {tuple(current[entry[0]].shape)}")
+    stored = unpack_weights(blob, layout, model.ar_weight_masks())
     missing = sorted(set(decoder_state(model)) - set(stored))
     if missing:
         raise container.VTZError(f"corrupted file: the decoder weights {missing} are missing")
     for name, t in stored.items():
-        if tuple(t.shape) != tuple(current[name].shape):
-            raise container.VTZError(f"corrupted file: weights {name!r} have shape {tuple(t.shape)}, the "
-                                     f"model its header describes needs {tuple(current[name].shape)}")
         current[name] = t.to(torch.float64)
     model.load_state_dict(current)
     return model.eval()
@@ -350,7 +374,7 @@ def _cell_model(name: str, symbols: np.ndarray):
     if name.startswith("rank/"):
         return CellCategorical()
     model = CellCategorical.fit(symbols)
-    return model if model.high - model.low < _MAX_BINS else CellGaussian.fit(symbols)
+    return model if model.high - model.low < MAX_TABLE_SYMBOLS else CellGaussian.fit(symbols)
 
 
 def numeric_step(spec: ColumnSpec, bound: float) -> float:
@@ -738,125 +762,146 @@ def _check_chunk_rows(reader: container.Reader, n_rows: int, n_columns: int) -> 
                                  "its header states")
 
 
+@contextlib.contextmanager
+def _reading(src):
+    """What a header no writer wrote (forged, or another program's, with valid checksums) raises
+    where the reader indexes or computes with it, as a VTZError naming the file."""
+    try:
+        yield
+    except container.VTZError:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ZeroDivisionError, OverflowError, ValueError) as exc:
+        raise container.VTZError(f"{src} is corrupted or was not written by vaetools: its header does not "
+                                 f"describe a table vaetools can decode ({type(exc).__name__}: {exc})") from None
+
+
 def decompress_file(src, rows=None) -> pd.DataFrame:
     with container.Reader(src) as reader:
         h = reader.header
         if h.get("format") != FORMAT:
             raise container.VTZError(f"{src} is a .vtz container but not a vaetools table ({h.get('format')!r})")
-        n = int(h["n_rows"])
-        _check_chunk_rows(reader, n, len(h["columns"]) + len(h.get("index", [])))
-        wanted, needed = _select_chunks(reader, n, rows)
-        specs = [ColumnSpec.from_dict(d) for d in h["schema"]]
-        enc_obj = TableEncoder(specs)
-        model = float64_decoder(h["model"], reader.weights, h["weights"])
-        lat = h["latent"]
-        step = np.asarray(lat["step"], dtype=np.float64)
-        latents = FactorizedLatents.from_dict(lat) if "models" in lat else \
-            GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
-        hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
-        bounds = {int(j): v for j, v in h["bounds"].items()}
-        calibration = h.get("calibration", {"columns": {}})  # format 5 on
-        columns = _header_columns(h)
-        as_is = [c for c in columns if "passthrough" in c]  # format 6 on
-        index_entries = h.get("index", [])  # format 6 on: the rows' labels, where not 0, 1, ...
-        n_streams, n_kept = len(h["streams"]), len(as_is) + len(index_entries)
-        row_labels = []
-        pieces = []
-        for ci in needed:
-            info = reader.chunks[ci]
-            sections = reader.chunk(ci)
-            checked = h.get("check") == CHECK  # format 4 on
-            if len(sections) != 1 + n_streams + n_kept + checked:
-                raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
-            m = info.rows
-            data = dict(zip(h["streams"], sections[1:1 + len(h["streams"])]))
-            cols, decoded = {}, {}
+        with _reading(src):
+            n = int(h["n_rows"])
+            _check_chunk_rows(reader, n, len(h["columns"]) + len(h.get("index", [])))
+        wanted, needed = _select_chunks(reader, n, rows)  # the caller's errors, as they are
+        with _reading(src):
+            return _decode(src, reader, wanted, needed)
 
-            def decode_column(j: int, pred: dict) -> np.ndarray:
-                """Column j's values from its stream and the decoder's predictions."""
-                spec, obs = specs[j], observed[:, j]
 
-                def stream(name):
-                    args = _model_args(name, hists[name], enc_obj, pred, bounds, obs)
-                    decoded[name] = hists[name].decode(data[name], *(args or (int(obs.sum()),)))
-                    return decoded[name]
+def _decode(src, reader: container.Reader, wanted: np.ndarray, needed: list[int]) -> pd.DataFrame:
+    """The rows ``wanted`` of the file, decoding the chunks ``needed``."""
+    h = reader.header
+    specs = [ColumnSpec.from_dict(d) for d in h["schema"]]
+    enc_obj = TableEncoder(specs)
+    model = float64_decoder(h["model"], reader.weights, h["weights"])
+    lat = h["latent"]
+    step = np.asarray(lat["step"], dtype=np.float64)
+    latents = FactorizedLatents.from_dict(lat) if "models" in lat else \
+        GaussianLatents(np.asarray(lat["mean"]) / step, np.asarray(lat["std"]) / step, lat["low"], lat["high"])
+    hists = {k: symbol_model_from_dict(v) for k, v in h["histograms"].items()}
+    bounds = {int(j): v for j, v in h["bounds"].items()}
+    calibration = h.get("calibration", {"columns": {}})  # format 5 on
+    columns = _header_columns(h)
+    as_is = [c for c in columns if "passthrough" in c]  # format 6 on
+    index_entries = h.get("index", [])  # format 6 on: the rows' labels, where not 0, 1, ...
+    n_streams, n_kept = len(h["streams"]), len(as_is) + len(index_entries)
+    row_labels = []
+    pieces = []
+    for ci in needed:
+        info = reader.chunks[ci]
+        sections = reader.chunk(ci)
+        checked = h.get("check") == CHECK  # format 4 on
+        if len(sections) != 1 + n_streams + n_kept + checked:
+            raise container.VTZError(f"{src} is corrupted: chunk {ci} has {len(sections)} sections")
+        m = info.rows
+        data = dict(zip(h["streams"], sections[1:1 + len(h["streams"])]))
+        cols, decoded = {}, {}
 
-                if spec.kind in NUMERIC_KINDS:
-                    vals = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
-                    if f"resid/{j}" in data:
-                        vals = vals.copy()
-                        vals[obs] = vals[obs] + stream(f"resid/{j}") * bounds[j]["step"]
-                    cols[j] = np.where(obs, vals, np.nan)
-                    return vals
-                if str(j) in calibration["columns"]:
-                    c = enc_obj.cat_cols.index(j)
-                    pred["cats"][c] = calibrated(pred["cats"][c], calibration["columns"][str(j)], info.first_row,
-                                                 int(calibration["block_rows"]))
-                r = stream(f"rank/{j}")
-                if spec.kind == "binary":
-                    code = (pred["prob1"][:, enc_obj.bin_cols.index(j)] > 0.5).astype(np.int64)
-                    code[obs] = np.where(r == 1, 1 - code[obs], code[obs])
-                else:
-                    order = _rank_order(pred["cats"][enc_obj.cat_cols.index(j)])
-                    code = order[:, 0].copy()
-                    code[obs] = order[obs, np.minimum(r, order.shape[1] - 1)]
-                values = np.array(spec.categories, dtype=object)[code]
-                values[~obs] = None
-                cols[j] = values
-                decoded[f"rank/{j}"] = code[obs]
-                return code
+        def decode_column(j: int, pred: dict) -> np.ndarray:
+            """Column j's values from its stream and the decoder's predictions."""
+            spec, obs = specs[j], observed[:, j]
 
-            try:
-                y = latents.decode(sections[0], m)
-                observed = np.ones((m, len(specs)), dtype=bool)
-                for name, section in data.items():
-                    if name.startswith("mask/"):
-                        marks = hists[name]  # GivenBits: decoded given an earlier mask stream
-                        decoded[name] = marks.decode(section, decoded[marks.given] if isinstance(marks, GivenBits) else m)
-                        observed[:, int(name.split("/")[1])] = ~decoded[name].astype(bool)
-                predict_columns(model, enc_obj, y, step, observed, decode_column)
-                agrees = not checked or sections[-1] == decoded_check([y] + [decoded[k] for k in h["streams"]])
-                kept = [verbatim.decode(sec, c["passthrough"], m)
-                        for c, sec in zip(as_is + index_entries, sections[1 + n_streams:1 + n_streams + n_kept])]
-            except (RuntimeError, ValueError, IndexError, KeyError) as exc:
-                raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
-            if not agrees:
-                raise container.VTZError(
-                    f"{src}: chunk {ci} decoded to values that fail the check stored with it, though its "
-                    "bytes are intact: this machine's arithmetic (CPU, BLAS or torch version) differs "
-                    "from the writer's where it matters. Decompress it where it was written, or with "
-                    "the vaetools and torch versions that wrote it")
-            block = {}
-            spec_iter, kept_iter = iter(range(len(specs))), iter(kept[:len(as_is)])
-            for col in columns:
-                if "passthrough" in col:
-                    block[col["name"]] = next(kept_iter)
-                elif col["empty"]:
-                    block[col["name"]] = np.full(m, np.nan)
-                else:
-                    block[col["name"]] = cols[next(spec_iter)]
-            piece = pd.DataFrame(block)
-            piece.index = pd.RangeIndex(info.first_row, info.first_row + m)
-            pieces.append(piece)
-            if index_entries:
-                row_labels.append(pd.DataFrame(dict(enumerate(kept[len(as_is):]))).set_index(piece.index))
-        frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in columns})
-        frame = frame.loc[wanted]
-        spec_by_name = {s.name: s for s in specs}
+            def stream(name):
+                args = _model_args(name, hists[name], enc_obj, pred, bounds, obs)
+                decoded[name] = hists[name].decode(data[name], *(args or (int(obs.sum()),)))
+                return decoded[name]
+
+            if spec.kind in NUMERIC_KINDS:
+                vals = enc_obj.numeric_to_original(j, pred["loc"][:, enc_obj.num_cols.index(j)])
+                if f"resid/{j}" in data:
+                    vals = vals.copy()
+                    vals[obs] = vals[obs] + stream(f"resid/{j}") * bounds[j]["step"]
+                cols[j] = np.where(obs, vals, np.nan)
+                return vals
+            if str(j) in calibration["columns"]:
+                c = enc_obj.cat_cols.index(j)
+                pred["cats"][c] = calibrated(pred["cats"][c], calibration["columns"][str(j)], info.first_row,
+                                             int(calibration["block_rows"]))
+            r = stream(f"rank/{j}")
+            if spec.kind == "binary":
+                code = (pred["prob1"][:, enc_obj.bin_cols.index(j)] > 0.5).astype(np.int64)
+                code[obs] = np.where(r == 1, 1 - code[obs], code[obs])
+            else:
+                order = _rank_order(pred["cats"][enc_obj.cat_cols.index(j)])
+                code = order[:, 0].copy()
+                code[obs] = order[obs, np.minimum(r, order.shape[1] - 1)]
+            values = np.array(spec.categories, dtype=object)[code]
+            values[~obs] = None
+            cols[j] = values
+            decoded[f"rank/{j}"] = code[obs]
+            return code
+
         try:
-            out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
-                                restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
-                                for c in columns})
-        except (TypeError, ValueError, KeyError, OverflowError) as exc:  # a header no writer wrote
-            raise container.VTZError(f"{src} is corrupted: its header does not describe the columns' dtypes "
-                                     f"({exc})") from None
-        out.index = frame.index  # original row numbers, or the labels stored with them
+            y = latents.decode(sections[0], m)
+            observed = np.ones((m, len(specs)), dtype=bool)
+            for name, section in data.items():
+                if name.startswith("mask/"):
+                    marks = hists[name]  # GivenBits: decoded given an earlier mask stream
+                    decoded[name] = marks.decode(section, decoded[marks.given] if isinstance(marks, GivenBits) else m)
+                    observed[:, int(name.split("/")[1])] = ~decoded[name].astype(bool)
+            predict_columns(model, enc_obj, y, step, observed, decode_column)
+            agrees = not checked or sections[-1] == decoded_check([y] + [decoded[k] for k in h["streams"]])
+            kept = [verbatim.decode(sec, c["passthrough"], m)
+                    for c, sec in zip(as_is + index_entries, sections[1 + n_streams:1 + n_streams + n_kept])]
+        except (RuntimeError, ValueError, IndexError, KeyError) as exc:
+            raise container.VTZError(f"{src} is corrupted: chunk {ci} does not decode ({exc})") from None
+        if not agrees:
+            raise container.VTZError(
+                f"{src}: chunk {ci} decoded to values that fail the check stored with it, though its "
+                "bytes are intact: this machine's arithmetic (CPU, BLAS or torch version) differs "
+                "from the writer's where it matters. Decompress it where it was written, or with "
+                "the vaetools and torch versions that wrote it")
+        block = {}
+        spec_iter, kept_iter = iter(range(len(specs))), iter(kept[:len(as_is)])
+        for col in columns:
+            if "passthrough" in col:
+                block[col["name"]] = next(kept_iter)
+            elif col["empty"]:
+                block[col["name"]] = np.full(m, np.nan)
+            else:
+                block[col["name"]] = cols[next(spec_iter)]
+        piece = pd.DataFrame(block)
+        piece.index = pd.RangeIndex(info.first_row, info.first_row + m)
+        pieces.append(piece)
         if index_entries:
-            levels = pd.concat(row_labels).loc[wanted]
-            names = [labels.from_json(e["name"]) for e in index_entries]
-            out.index = pd.MultiIndex.from_arrays([levels[i] for i in range(len(names))], names=names) \
-                if len(names) > 1 else pd.Index(levels[0].rename(names[0]))
-        return out
+            row_labels.append(pd.DataFrame(dict(enumerate(kept[len(as_is):]))).set_index(piece.index))
+    frame = pd.concat(pieces) if pieces else pd.DataFrame({c["name"]: [] for c in columns})
+    frame = frame.loc[wanted]
+    spec_by_name = {s.name: s for s in specs}
+    try:
+        out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
+                            restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
+                            for c in columns})
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:  # a header no writer wrote
+        raise container.VTZError(f"{src} is corrupted: its header does not describe the columns' dtypes "
+                                 f"({exc})") from None
+    out.index = frame.index  # original row numbers, or the labels stored with them
+    if index_entries:
+        levels = pd.concat(row_labels).loc[wanted]
+        names = [labels.from_json(e["name"]) for e in index_entries]
+        out.index = pd.MultiIndex.from_arrays([levels[i] for i in range(len(names))], names=names) \
+            if len(names) > 1 else pd.Index(levels[0].rename(names[0]))
+    return out
 
 
 def _bytes_by_stream(reader: container.Reader, columns: list[dict]) -> dict[str, int]:
@@ -878,35 +923,40 @@ def _bytes_by_stream(reader: container.Reader, columns: list[dict]) -> dict[str,
 
 def file_info(src) -> dict:
     with container.Reader(src) as reader:
-        h = reader.header
-        n, ncol = h["n_rows"], len(h["columns"])
-        size = reader.size
-        columns = _header_columns(h)
-        streams = _bytes_by_stream(reader, columns)
-        modelled = [c["name"] for c in columns if not c["empty"] and "passthrough" not in c]
-        by_column = {c["name"]: 0 for c in columns if not c["empty"]}
-        kept_by_stream = {f"as-is/{c['name']}": c["name"] for c in columns if "passthrough" in c}
-        for name, nbytes in streams.items():
-            if name.startswith("as-is/"):
-                by_column[kept_by_stream[name]] += nbytes
-            elif name.startswith("index/"):  # the rows' labels: in stream_bytes, not a column
-                continue
-            elif "/" in name:
-                by_column[modelled[int(name.split("/")[1])]] += nbytes
-        return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,
-                "column_names": [c["name"] for c in columns],
-                "passthrough_columns": [c["name"] for c in columns if "passthrough" in c],
-                "bytes": {"total": size, "header": reader.header_bytes, "decoder_weights": len(reader.weights),
-                          "chunks": reader.chunk_bytes},
-                "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],
-                "autoregressive": bool(h["model"].get("ar_hidden", 0)),
-                "bits_per_value": 8 * size / max(n * ncol, 1),
-                "error_bounds": {h["schema"][int(j)]["name"]: _bound_as_given(h["schema"][int(j)], b["absolute"])
-                                 for j, b in h["bounds"].items()},
-                "stream_bytes": streams,
-                "column_bytes": by_column,
-                "column_kinds": {name: _kind_in_words(spec) for name, spec in zip(modelled, h["schema"])},
-                "metadata": _metadata(h)}
+        with _reading(src):
+            return _file_info(src, reader)
+
+
+def _file_info(src, reader: container.Reader) -> dict:
+    h = reader.header
+    n, ncol = h["n_rows"], len(h["columns"])
+    size = reader.size
+    columns = _header_columns(h)
+    streams = _bytes_by_stream(reader, columns)
+    modelled = [c["name"] for c in columns if not c["empty"] and "passthrough" not in c]
+    by_column = {c["name"]: 0 for c in columns if not c["empty"]}
+    kept_by_stream = {f"as-is/{c['name']}": c["name"] for c in columns if "passthrough" in c}
+    for name, nbytes in streams.items():
+        if name.startswith("as-is/"):
+            by_column[kept_by_stream[name]] += nbytes
+        elif name.startswith("index/"):  # the rows' labels: in stream_bytes, not a column
+            continue
+        elif "/" in name:
+            by_column[modelled[int(name.split("/")[1])]] += nbytes
+    return {"path": str(src), "format_version": reader.version, "rows": n, "columns": ncol,
+            "column_names": [c["name"] for c in columns],
+            "passthrough_columns": [c["name"] for c in columns if "passthrough" in c],
+            "bytes": {"total": size, "header": reader.header_bytes, "decoder_weights": len(reader.weights),
+                      "chunks": reader.chunk_bytes},
+            "chunks": len(reader.chunks), "latent_dim": h["model"]["latent_dim"],
+            "autoregressive": bool(h["model"].get("ar_hidden", 0)),
+            "bits_per_value": 8 * size / max(n * ncol, 1),
+            "error_bounds": {h["schema"][int(j)]["name"]: _bound_as_given(h["schema"][int(j)], b["absolute"])
+                             for j, b in h["bounds"].items()},
+            "stream_bytes": streams,
+            "column_bytes": by_column,
+            "column_kinds": {name: _kind_in_words(spec) for name, spec in zip(modelled, h["schema"])},
+            "metadata": _metadata(h)}
 
 
 def _kind_in_words(spec: dict) -> str:

@@ -266,16 +266,43 @@ def fit_symbol_model(symbols: np.ndarray):
     return lap if cost_lap < cost_hist else hist
 
 
+def _is_symbol(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31  # the coder's int32
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _are_counts(v, n: int | None = None) -> bool:
+    a = np.asarray(v, dtype=object).reshape(-1) if isinstance(v, list) else None
+    return a is not None and (n is None or a.size == n) and all(_is_number(c) and c >= 0 for c in a)
+
+
 def symbol_model_from_dict(d: dict):
-    if d.get("decoder") == "categorical":
-        return CellCategorical(d.get("low", 0), d.get("high"))
-    if d.get("decoder") == "gaussian":
-        return CellGaussian(d["low"], d["high"])
-    if "given" in d:
+    """The model ``to_dict`` wrote. One whose numbers no writer writes is refused with a
+    ValueError before it allocates or reaches the coder: a forged range made the reader
+    allocate terabytes, and a reversed one panicked inside constriction."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a symbol model is not one vaetools writes: {str(d)[:100]}")
+    low, high = d.get("low", 0), d.get("high")
+    if d.get("decoder") == "categorical" and _is_symbol(low) and \
+            (high is None or (_is_symbol(high) and 0 <= high - low < MAX_TABLE_SYMBOLS)):
+        return CellCategorical(low, high)
+    if d.get("decoder") == "gaussian" and _is_symbol(low) and _is_symbol(high) and low <= high:
+        return CellGaussian(low, high)
+    if "decoder" not in d and isinstance(d.get("given"), str) and _are_counts(d.get("counts"), 4):
         return GivenBits(d["given"], d["counts"])
-    if "laplace" in d:
-        return Laplace(*d["laplace"])
-    return Histogram.from_dict(d)
+    lap = d.get("laplace")
+    if "decoder" not in d and isinstance(lap, list) and len(lap) == 4 and _is_number(lap[0]) and _is_number(lap[1]) \
+            and lap[1] > 0 and _is_symbol(lap[2]) and _is_symbol(lap[3]) and lap[2] <= lap[3]:
+        return Laplace(*lap)
+    values, counts = d.get("values"), d.get("counts")
+    if set(d) == {"values", "counts"} and isinstance(values, list) and all(_is_symbol(v) for v in values) \
+            and all(a < b for a, b in zip(values, values[1:])) and _are_counts(counts, len(values)) \
+            and (len(values) <= 1 or sum(counts) > 0):
+        return Histogram.from_dict(d)
+    raise ValueError(f"a symbol model is not one vaetools writes: {str(d)[:100]}")
 
 
 # ---------------------------------------------------------------------------- per-cell models
@@ -289,6 +316,11 @@ _GRID = float(2 ** 20)
 
 def _on_grid(x: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(x, dtype=np.float64) * _GRID) / _GRID
+
+
+# the widest alphabet coded with a probability table per cell; wider residuals get a Gaussian
+# per cell (codec._cell_model), and a reader refuses a wider table
+MAX_TABLE_SYMBOLS = 256
 
 
 class CellCategorical:

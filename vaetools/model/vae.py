@@ -105,7 +105,8 @@ class MaskedVAE(nn.Module):
         offsets = torch.tensor([0, *cat_sizes[:-1]], dtype=torch.int64).cumsum(0) if cat_sizes else \
             torch.zeros(0, dtype=torch.int64)
         self.register_buffer("cat_offsets", offsets, persistent=False)
-        column_of_logit = torch.repeat_interleave(torch.arange(len(cat_sizes)), torch.tensor(cat_sizes, dtype=torch.int64))
+        column_of_logit = torch.repeat_interleave(torch.arange(len(cat_sizes)), torch.tensor(cat_sizes, dtype=torch.int64),
+                                                  output_size=sum(cat_sizes))  # output_size: builds on "meta" too
         self.register_buffer("cat_column_of_logit", column_of_logit, persistent=False)
         self.register_buffer("cat_sum_matrix", (column_of_logit[:, None] == torch.arange(len(cat_sizes))).float(), persistent=False)
         # per numeric column floor on the scale, so that point masses (zeros, integers) cannot
