@@ -238,12 +238,16 @@ def _build(cls, meta: dict, arrays: dict):
     est._load_state(meta)
     hidden = tuple(meta["hidden"]) if "hidden" in meta else est._hidden(0)
     # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
-    est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights,
-                                  draw_scale="draw_scale_log_factor" in weights)
-    try:
-        est.model_.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise ValueError(f"its weights do not fit the model it describes ({exc})") from None
+    options = dict(linear_skip="decoder_skip.weight" in weights, draw_scale="draw_scale_log_factor" in weights)
+    with torch.device("meta"):  # shaped before anything is allocated: the document states the widths
+        needed = {k: tuple(t.shape) for k, t in est._build_model(hidden, **options).state_dict().items()}
+    stored = {k: tuple(t.shape) for k, t in weights.items()}
+    if needed != stored:
+        wrong = sorted(set(needed) ^ set(stored)) or [k for k in needed if needed[k] != stored[k]]
+        raise ValueError(f"its weights do not fit the model it describes (first: {wrong[0]!r}, "
+                         f"{stored.get(wrong[0])} stored, {needed.get(wrong[0])} needed)")
+    est.model_ = est._build_model(hidden, **options)
+    est.model_.load_state_dict(weights)
     est.model_.eval()
     est._place_model()
     return est
