@@ -767,3 +767,23 @@ def test_any_flipped_bit_is_a_vtz_error_or_changes_nothing(tmp_path, fitted):
             continue
         pd.testing.assert_frame_equal(out, ref)  # a bit no reader uses (the header's flags, say)
     assert refused >= 290
+
+
+@pytest.mark.parametrize("options", [{"error_bound": 1e-10}, {"quantization": 1e-7}])
+def test_near_lossless_settings_compress_and_keep_their_bound(tmp_path, options):
+    """A relative bound of 1e-8 or less, or a quantization of 1e-7, makes alphabets wider than
+    the entropy coder's 2**24 symbols: compress panicked inside constriction. Now they code."""
+    from vaetools.datasets import load
+
+    df = load("abalone").iloc[:600]
+    comp = VAECompressor(max_epochs=3, random_state=0, **options).fit(df)
+    comp.compress(df, tmp_path / "t.vtz")
+    out = decompress(tmp_path / "t.vtz")
+    assert out["sex"].equals(df["sex"])
+    bound = options.get("error_bound")
+    for c in df.columns.drop("sex"):
+        span = df[c].max() - df[c].min()
+        err = np.abs(out[c].to_numpy(dtype=float) - df[c].to_numpy(dtype=float)).max()
+        assert err <= (bound * span if bound else span), c  # without a bound: a reconstruction
+    if bound:
+        assert info(tmp_path / "t.vtz")["bytes"]["total"] < 8 * df.shape[0] * df.shape[1]  # under float64's

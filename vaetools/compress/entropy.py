@@ -23,6 +23,61 @@ def _from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
+# constriction gives each symbol of a model at most 2**24 - 1 wide a probability, and panics on a
+# wider one. A wider alphabet (a tiny error bound or quantization: 1e-8 of a column's range is
+# 1e8 steps) is coded as its coarse part, 2**16 values at most, under the model scaled down by
+# 2**shift, then the ``shift`` bits below it as uniform digits of at most 16 bits. (A coarse part
+# nearly as wide as the coder takes would cost ~4% more: its probabilities near 2**-24 lose
+# precision.) An alphabet within the limit is coded as before, so those files are the same to
+# the byte
+_MAX_WIDTH = (1 << 24) - 2  # high - low of the widest model constriction takes
+_COARSE_BITS = 16
+
+
+def _shift(low: int, high: int) -> int:
+    return 0 if high - low <= _MAX_WIDTH else (high - low).bit_length() - _COARSE_BITS
+
+
+def _digit_bits(shift: int) -> list[int]:
+    return [min(16, shift - b) for b in range(0, shift, 16)]
+
+
+def _push_ranged(coder, symbols: np.ndarray, low: int, high: int, coarse) -> None:
+    """Push int64 ``symbols`` in [low, high]; ``coarse(shift)`` gives the model and its
+    arguments for the coarse part (the symbols themselves when shift is 0)."""
+    shift = _shift(low, high)
+    offset = symbols - low
+    for b, bits in zip(range(0, shift, 16), _digit_bits(shift)):
+        coder.encode_reverse(((offset >> b) & ((1 << bits) - 1)).astype(np.int32), _model.Uniform(1 << bits))
+    model, args = coarse(shift)
+    part = symbols if shift == 0 else offset >> shift
+    coder.encode_reverse(part.astype(np.int32), model, *args)
+
+
+def _pop_ranged(coder, n: int, low: int, high: int, coarse) -> np.ndarray:
+    """Inverse of ``_push_ranged``: ``n`` symbols."""
+    shift = _shift(low, high)
+    model, args = coarse(shift)
+    part = coder.decode(model, *args) if args else coder.decode(model, n)
+    if shift == 0:
+        return part.astype(np.int64)
+    value = part.astype(np.int64) << shift
+    for b, bits in reversed(list(zip(range(0, shift, 16), _digit_bits(shift)))):
+        value |= coder.decode(_model.Uniform(1 << bits), n).astype(np.int64) << b
+    return value + low
+
+
+def _gaussian(low: int, high: int, mean: np.ndarray, std: np.ndarray, min_std: float):
+    """``coarse`` for a Gaussian with per-symbol ``mean`` and ``std`` over [low, high]."""
+    def coarse(shift: int):
+        if shift == 0:
+            return _model.QuantizedGaussian(low, high), (mean, std)
+        scale = float(1 << shift)
+        return (_model.QuantizedGaussian(0, (high - low) >> shift),
+                ((mean - low) / scale, np.maximum(std / scale, min_std)))
+    return coarse
+
+
 class GaussianLatents:
     """Quantized latents y (integers) under a per-dimension Gaussian prior N(mean_d, std_d),
     both in units of the quantization step."""
@@ -39,9 +94,8 @@ class GaussianLatents:
         if y.size == 0:
             return b""
         coder = _AnsCoder()
-        mean, std = self._params(y.shape[0])
-        coder.encode_reverse(y.reshape(-1).astype(np.int32), _model.QuantizedGaussian(self.low, self.high),
-                             mean, std)
+        coarse = _gaussian(self.low, self.high, *self._params(y.shape[0]), 1e-3)
+        _push_ranged(coder, np.asarray(y, dtype=np.int64).reshape(-1), self.low, self.high, coarse)
         return _to_bytes(coder.get_compressed())
 
     def decode(self, data: bytes, n_rows: int) -> np.ndarray:
@@ -49,9 +103,8 @@ class GaussianLatents:
         if n_rows == 0 or d == 0:
             return np.zeros((n_rows, d), dtype=np.int64)
         coder = _AnsCoder(_from_bytes(data))
-        mean, std = self._params(n_rows)
-        y = coder.decode(_model.QuantizedGaussian(self.low, self.high), mean, std)
-        return y.reshape(n_rows, d).astype(np.int64)
+        coarse = _gaussian(self.low, self.high, *self._params(n_rows), 1e-3)
+        return _pop_ranged(coder, n_rows * d, self.low, self.high, coarse).reshape(n_rows, d)
 
 
 class _Stacked:
@@ -161,8 +214,12 @@ class Laplace(_Stacked):
     def to_dict(self) -> dict:
         return {"laplace": [self.mean, self.scale, self.low, self.high]}
 
-    def _model(self):
-        return _model.QuantizedLaplace(self.low, self.high, self.mean, self.scale)
+    def _coarse(self, shift: int):
+        if shift == 0:
+            return _model.QuantizedLaplace(self.low, self.high, self.mean, self.scale), ()
+        scale = float(1 << shift)
+        return _model.QuantizedLaplace(0, (self.high - self.low) >> shift, (self.mean - self.low) / scale,
+                                       max(self.scale / scale, 1e-3)), ()
 
     def push(self, coder, symbols: np.ndarray) -> None:
         """Encode ``symbols`` onto ``coder`` (a stack: what is pushed last pops first)."""
@@ -171,12 +228,12 @@ class Laplace(_Stacked):
             return
         if symbols.min() < self.low or symbols.max() > self.high:
             raise ValueError("symbol outside the Laplace model's range")
-        coder.encode_reverse(symbols.astype(np.int32), self._model())
+        _push_ranged(coder, symbols, self.low, self.high, self._coarse)
 
     def pop(self, coder, n: int) -> np.ndarray:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        return coder.decode(self._model(), n).astype(np.int64)
+        return _pop_ranged(coder, n, self.low, self.high, self._coarse)
 
 
 class GivenBits:
@@ -261,13 +318,15 @@ def fit_symbol_model(symbols: np.ndarray):
     if hist.values.size <= 16:
         return hist
     lap = Laplace.fit(symbols)
+    if hist.values.size >= 1 << 22:  # a table too large to pay (and past 2**24 too large to code)
+        return lap
     cost_hist = len(hist.encode(symbols)) + header_bytes(hist)
     cost_lap = len(lap.encode(symbols)) + 24
     return lap if cost_lap < cost_hist else hist
 
 
 def _is_symbol(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31  # the coder's int32
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**62  # int64, with room
 
 
 def _is_number(v) -> bool:
@@ -391,12 +450,23 @@ class CellGaussian:
         if symbols.min() < self.low or symbols.max() > self.high:
             raise ValueError("symbol outside the Gaussian model's range")
         coder = _AnsCoder()
-        coder.encode_reverse(symbols.astype(np.int32), _model.QuantizedGaussian(self.low, self.high),
-                             *self._params(mean, std))
+        _push_ranged(coder, symbols, self.low, self.high, self._coarse(mean, std))
         return _to_bytes(coder.get_compressed())
 
     def decode(self, data: bytes, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         if len(mean) == 0:
             return np.zeros(0, dtype=np.int64)
         coder = _AnsCoder(_from_bytes(data))
-        return coder.decode(_model.QuantizedGaussian(self.low, self.high), *self._params(mean, std)).astype(np.int64)
+        return _pop_ranged(coder, len(mean), self.low, self.high, self._coarse(mean, std))
+
+    def _coarse(self, mean, std):
+        mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+        plain = _gaussian(self.low, self.high, *self._params(mean, std), self.MIN_STD)
+
+        def coarse(shift: int):  # scaled before the grid, so that both sides round the same numbers
+            if shift == 0:
+                return plain(0)
+            scale = float(1 << shift)
+            return _gaussian(0, (self.high - self.low) >> shift,
+                             *self._params((mean - self.low) / scale, std / scale), self.MIN_STD)(0)
+        return coarse
