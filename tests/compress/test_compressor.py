@@ -785,5 +785,8 @@ def test_near_lossless_settings_compress_and_keep_their_bound(tmp_path, options)
         span = df[c].max() - df[c].min()
         err = np.abs(out[c].to_numpy(dtype=float) - df[c].to_numpy(dtype=float)).max()
         assert err <= (bound * span if bound else span), c  # without a bound: a reconstruction
+    assert info(tmp_path / "t.vtz")["format_version"] == 9  # a reader of 8 would panic on the split codes
     if bound:
         assert info(tmp_path / "t.vtz")["bytes"]["total"] < 8 * df.shape[0] * df.shape[1]  # under float64's
+        comp.compress(df, tmp_path / "plain.vtz", error_bound=0.01)
+        assert info(tmp_path / "plain.vtz")["format_version"] == 7  # no split codes: what older readers read

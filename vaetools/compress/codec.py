@@ -41,7 +41,7 @@ from vaetools.tabular.schema import column_numbers
 
 from . import container, verbatim
 from .entropy import (MAX_TABLE_SYMBOLS, CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits,
-                      choose_given_bits, fit_symbol_model, header_bytes, symbol_model_from_dict)
+                      choose_given_bits, fit_symbol_model, header_bytes, is_split, symbol_model_from_dict)
 
 FORMAT = "vaetools.vtz"
 _STEP_SLACK = 1.0 - 1e-9  # keeps |x - decoded| <= bound through float rounding
@@ -643,6 +643,16 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     } | ({"calibration": {"block_rows": _BLOCK_ROWS, "columns": calibration}} if calibration else {}) \
       | ({"index": index_entries} if index_entries else {})
     return header, weights, chunks
+
+
+def oldest_version(header: dict, times: bool) -> int:
+    """The oldest .vtz format that holds what ``header`` describes, so that older readers read
+    every file they can: 9 with split alphabets, 8 with dates and durations, else 7."""
+    lat = header["latent"]
+    models = [*header["histograms"].values(), *lat.get("models", []), {"low": lat["low"], "high": lat["high"]}]
+    need = container.FORMAT_VERSION if any(is_split(m) for m in models) else \
+        container.VERSION_WITHOUT_SPLIT if times else container.VERSION_WITHOUT_TIMES
+    return min(container.FORMAT_VERSION, need)
 
 
 def _header_columns(h: dict) -> list[dict]:

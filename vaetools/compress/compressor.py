@@ -384,8 +384,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                                                        kept, positions, _labels(X))
         if metadata:
             header["metadata"] = metadata
-        version = container.FORMAT_VERSION if any(spec.time for spec in self.schema_) else \
-            min(container.FORMAT_VERSION, container.VERSION_WITHOUT_TIMES)  # for older readers
+        version = codec.oldest_version(header, any(spec.time for spec in self.schema_))  # for older readers
         return container.write(dest, header, weights, chunks, overwrite=overwrite, version=version)
 
     def _saved_state(self) -> dict:

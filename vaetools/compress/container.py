@@ -43,9 +43,13 @@ TRAILER = b"VTZ-END\x00"
 # version 7's lifetime: readers that do not know it ignore it). 8: dates, timestamps, periods and
 # durations modelled as integer columns of whole steps (the schema's extra["time"],
 # ``tabular.times``), which a reader of 7 would decode as plain numbers; a file without them is
-# still written as 7, which older readers read.
-FORMAT_VERSION = 8
+# still written as 7, which older readers read. 9: symbol alphabets wider than the 2**24 symbols
+# the entropy coder takes (error bounds of 1e-8 of a range, quantization of 1e-7) coded as a
+# coarse part and uniform low bits (``entropy._push_ranged``), which readers of 8 cannot decode;
+# a file without them is written as 8 or 7. ``codec.oldest_version`` picks.
+FORMAT_VERSION = 9
 VERSION_WITHOUT_TIMES = 7
+VERSION_WITHOUT_SPLIT = 8
 FLAG_DEFLATED_HEADER = 1
 # the most header JSON a reader inflates, and so a writer writes: deflate can expand ~1000x, and
 # without a cap a small hostile file could make the reader allocate gigabytes. A header holds the

@@ -38,6 +38,13 @@ def _shift(low: int, high: int) -> int:
     return 0 if high - low <= _MAX_WIDTH else (high - low).bit_length() - _COARSE_BITS
 
 
+def is_split(d: dict) -> bool:
+    """Whether the model ``to_dict`` wrote as ``d`` codes its symbols split (``_push_ranged``),
+    which readers of .vtz format 8 and older cannot decode."""
+    low, high = (d["laplace"][2], d["laplace"][3]) if "laplace" in d else (d.get("low", 0), d.get("high"))
+    return high is not None and _shift(low, high) > 0
+
+
 def _digit_bits(shift: int) -> list[int]:
     return [min(16, shift - b) for b in range(0, shift, 16)]
 
