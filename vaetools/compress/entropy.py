@@ -468,12 +468,11 @@ class CellGaussian:
 
     def _coarse(self, mean, std):
         mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
-        plain = _gaussian(self.low, self.high, *self._params(mean, std), self.MIN_STD)
 
         def coarse(shift: int):  # scaled before the grid, so that both sides round the same numbers
             if shift == 0:
-                return plain(0)
+                return _model.QuantizedGaussian(self.low, self.high), self._params(mean, std)
             scale = float(1 << shift)
-            return _gaussian(0, (self.high - self.low) >> shift,
-                             *self._params((mean - self.low) / scale, std / scale), self.MIN_STD)(0)
+            return (_model.QuantizedGaussian(0, (self.high - self.low) >> shift),
+                    self._params((mean - self.low) / scale, std / scale))
         return coarse
