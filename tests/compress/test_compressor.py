@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from vaetools import VAECompressor, compress, decompress, info
+from vaetools import VAECompressor, VAEImputer, compress, decompress, info
 from vaetools.compress import VTZError
 from vaetools.compress.container import MAGIC
 from vaetools.compress.entropy import Histogram
@@ -790,3 +790,20 @@ def test_near_lossless_settings_compress_and_keep_their_bound(tmp_path, options)
         assert info(tmp_path / "t.vtz")["bytes"]["total"] < 8 * df.shape[0] * df.shape[1]  # under float64's
         comp.compress(df, tmp_path / "plain.vtz", error_bound=0.01)
         assert info(tmp_path / "plain.vtz")["format_version"] == 7  # no split codes: what older readers read
+
+
+def test_columns_with_one_observed_value_sample_and_decode():
+    """A boolean column observed only True was a binary column of one category: sampling drew its
+    code 1, which named nothing (IndexError). Booleans have both values; a column declared binary
+    with one value is a category of one."""
+    n = 60
+    df = pd.DataFrame({"flag": pd.array([True, None, True] * (n // 3), dtype="boolean"),
+                       "x": np.arange(n, dtype=float), "one": np.where(np.arange(n) % 4, 2.0, np.nan)})
+    comp = VAECompressor(max_epochs=2, random_state=0, column_types={"one": "binary"}).fit(df)
+    assert [(s.kind, s.categories) for s in comp.schema_ if s.name != "x"] == \
+        [("binary", [False, True]), ("categorical", [2.0])]
+    for out in (comp.sample(200, random_state=0), comp.inverse_transform(comp.transform(df))):
+        assert str(out["flag"].dtype) == "boolean" and out["flag"].notna().all()
+        assert set(out["one"]) == {2.0}
+    filled = VAEImputer(max_epochs=2, random_state=0, column_types={"one": "binary"}).fit_transform(df)
+    assert filled["flag"].notna().all() and (filled["one"] == 2.0).all()

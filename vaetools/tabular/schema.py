@@ -346,6 +346,8 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
     if kind in ("binary", "categorical"):
         if isinstance(s.dtype, pd.CategoricalDtype):
             cats = list(s.dtype.categories)
+        elif is_bool:  # both values, though one may not be observed: a binary column has two codes
+            cats = [False, True]
         else:
             cats = list(pd.unique(obs))
             try:
@@ -356,6 +358,8 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
         spec.ordered = bool(getattr(s.dtype, "ordered", False))
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
+        if kind == "binary" and len(cats) < 2:  # one value: its code 1 would name nothing
+            spec.kind = kind = "categorical"
         if kind == "categorical" and len(cats) > max_categories:
             example = _number_text_example(obs)
             if example is not None:
