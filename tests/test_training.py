@@ -69,14 +69,21 @@ def test_fused_adam_takes_the_same_steps_as_torch_optim():
     assert torch.equal(unused, torch.ones(3))
 
 
-def test_fitting_does_not_import_torch_dynamo():
-    # torch.optim's optimizers import it on creation: 1.6 s of every command line's fit
+def test_fitting_loading_and_decompressing_do_not_import_torch_dynamo(tmp_path):
+    # 1.6 s of every command line's run: torch.optim's optimizers import it on creation, and so
+    # do the meta device's kernels (a model sized on it, rather than by model_size, did)
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np, pandas as pd; from vaetools import VAEImputer; "
+    code = ("import sys, numpy as np, pandas as pd; from vaetools import VAEImputer, compress; "
             "df = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3))); df.iloc[::4, 0] = np.nan; "
-            "VAEImputer(max_epochs=1).fit_transform(df); print('torch._dynamo' in sys.modules)")
+            f"VAEImputer(max_epochs=1).fit(df).save({str(tmp_path / 'm.vtm')!r}); "
+            f"compress(df, {str(tmp_path / 't.vtz')!r}, max_epochs=1); print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    code = ("import sys; from vaetools import VAEImputer, decompress, info; "
+            f"VAEImputer.load({str(tmp_path / 'm.vtm')!r}); decompress({str(tmp_path / 't.vtz')!r}); "
+            f"info({str(tmp_path / 't.vtz')!r}); print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from vaetools._files import write_atomically
+from vaetools.model import model_size
 from vaetools.tabular import ColumnSpec, TableEncoder, labels
 from vaetools.tabular.times import step_name
 
@@ -29,6 +30,8 @@ FORMAT = "vaetools.estimator"
 # would take for numbers. A file without them is written as 6, which older vaetools read
 VERSION = 7
 _VERSION_WITHOUT_TIMES = 6
+# the most numbers a loaded model may hold, buffers included (as the .vtz reader's cap)
+_MAX_MODEL_NUMBERS = 1 << 28
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -238,16 +241,19 @@ def _build(cls, meta: dict, arrays: dict):
     est._load_state(meta)
     hidden = tuple(meta["hidden"]) if "hidden" in meta else est._hidden(0)
     # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
-    options = dict(linear_skip="decoder_skip.weight" in weights, draw_scale="draw_scale_log_factor" in weights)
-    with torch.device("meta"):  # shaped before anything is allocated: the document states the widths
-        needed = {k: tuple(t.shape) for k, t in est._build_model(hidden, **options).state_dict().items()}
-    stored = {k: tuple(t.shape) for k, t in weights.items()}
-    if needed != stored:
-        wrong = sorted(set(needed) ^ set(stored)) or [k for k in needed if needed[k] != stored[k]]
-        raise ValueError(f"its weights do not fit the model it describes (first: {wrong[0]!r}, "
-                         f"{stored.get(wrong[0])} stored, {needed.get(wrong[0])} needed)")
-    est.model_ = est._build_model(hidden, **options)
-    est.model_.load_state_dict(weights)
+    # sized before anything is allocated: the document states the widths, the arrays what is stored
+    enc, stored = est.encoder_, sum(int(t.numel()) for t in weights.values())
+    weights_size = model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, est.latent_dim, hidden,
+                              buffers=False)
+    if weights_size > 4 * stored + 10_000 or model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes,
+                                                           est.latent_dim, hidden) > _MAX_MODEL_NUMBERS:
+        raise ValueError(f"its parameters describe a model of about {weights_size:,} weights, but it stores {stored:,}")
+    est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights,
+                                  draw_scale="draw_scale_log_factor" in weights)
+    try:
+        est.model_.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(f"its weights do not fit the model it describes ({exc})") from None
     est.model_.eval()
     est._place_model()
     return est

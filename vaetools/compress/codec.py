@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from scipy import special
 
-from vaetools.model import MaskedVAE
+from vaetools.model import MaskedVAE, model_size
 from vaetools.model.vae import Batch
 from vaetools.tabular import ColumnSpec, TableEncoder, labels, times
 from vaetools.tabular.encoding import NUMERIC_KINDS
@@ -182,9 +182,9 @@ def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     if not all(whole(v) for v in widths) or not all(isinstance(v, list) and len(v) <= _MAX_MODEL_NUMBERS and
                                                       all(whole(w, 1) for w in v) for v in lists):
         raise container.VTZError("corrupted file: its header's model widths are not whole numbers vaetools writes")
-    with torch.device("meta"):  # sized before anything is allocated: the header states the widths
-        sized = build()
-        size = sum(t.numel() for t in (*sized.parameters(), *sized.buffers()))
+    # sized before anything is allocated: the header states the widths
+    size = model_size(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"], model_cfg["latent_dim"],
+                      model_cfg["hidden"], model_cfg.get("ar_hidden", 0))
     if size > _MAX_MODEL_NUMBERS:
         raise container.VTZError(f"corrupted file: its header describes a model of {size:,} numbers, more than "
                                  f"vaetools writes ({_MAX_MODEL_NUMBERS:,})")

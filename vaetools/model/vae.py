@@ -87,6 +87,25 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def model_size(n_num: int, n_bin: int, cat_sizes: list[int], latent_dim: int, hidden: tuple[int, ...],
+               ar_hidden: int = 0, buffers: bool = True) -> int:
+    """About how many numbers ``MaskedVAE`` with these widths holds (its networks, linear paths,
+    autoregressive branch with its masks, and, with ``buffers``, the categorical sum matrix), from
+    the widths alone: a model too large to allocate, from a parameter or a forged file, is refused
+    before torch tries. Not the meta device, whose Python meta kernels import torch._dynamo (1.6 s
+    of a command line's start)."""
+    n_onehot, n_cat = sum(cat_sizes), len(cat_sizes)
+    n_in, n_out = 2 * n_num + 2 * n_bin + n_onehot + n_cat, 2 * n_num + n_bin + n_onehot
+
+    def mlp(sizes: list[int]) -> int:
+        return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+    networks = mlp([n_in, *hidden, 2 * latent_dim]) + mlp([latent_dim, *reversed(hidden), n_out])
+    skips = n_in * 2 * latent_dim + latent_dim * n_out
+    branch = 2 * ar_hidden * (n_in + latent_dim + n_out)
+    return networks + skips + branch + (n_onehot * n_cat if buffers else 0)
+
+
 class MaskedVAE(nn.Module):
     def __init__(self, n_num: int, n_bin: int, cat_sizes: list[int], latent_dim: int = 8,
                  hidden: tuple[int, ...] = (128, 128), likelihood: str = "gaussian",
@@ -105,8 +124,7 @@ class MaskedVAE(nn.Module):
         offsets = torch.tensor([0, *cat_sizes[:-1]], dtype=torch.int64).cumsum(0) if cat_sizes else \
             torch.zeros(0, dtype=torch.int64)
         self.register_buffer("cat_offsets", offsets, persistent=False)
-        column_of_logit = torch.repeat_interleave(torch.arange(len(cat_sizes)), torch.tensor(cat_sizes, dtype=torch.int64),
-                                                  output_size=sum(cat_sizes))  # output_size: builds on "meta" too
+        column_of_logit = torch.repeat_interleave(torch.arange(len(cat_sizes)), torch.tensor(cat_sizes, dtype=torch.int64))
         self.register_buffer("cat_column_of_logit", column_of_logit, persistent=False)
         self.register_buffer("cat_sum_matrix", (column_of_logit[:, None] == torch.arange(len(cat_sizes))).float(), persistent=False)
         # per numeric column floor on the scale, so that point masses (zeros, integers) cannot
