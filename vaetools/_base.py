@@ -17,10 +17,13 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from vaetools._frames import as_pandas, is_polars, to_polars
-from vaetools.model import LIKELIHOODS, Batch, MaskedVAE
+from vaetools.model import LIKELIHOODS, Batch, MaskedVAE, model_size
 from vaetools.tabular import EncodedTable, TableEncoder, infer_schema, mark_zero_masses
 from vaetools.training import TrainConfig, batch_size_for, resolve_device, to_batch, train
 
+
+# the most weights a model may have (1 GiB in float32): beyond it a fit is refused, not attempted
+_MAX_MODEL_WEIGHTS = 1 << 28
 
 # Constraints of the parameters every estimator here takes; each adds its own.
 SHARED_PARAMETER_CONSTRAINTS: dict = {
@@ -163,9 +166,11 @@ class TabularVAEBase(BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         self.random_seed_ = seed
         device = resolve_device(self.device)
+        hidden = self._hidden(frame.size)
+        self._check_model_size(hidden)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.model_ = self._build_model(self._hidden(frame.size)).to(device)
+            self.model_ = self._build_model(hidden).to(device)
             if self.schema_:
                 data = to_batch(self.encoder_, table, device, self._num_bins(table))
                 batch = self._batch_rows(len(modelled))
@@ -179,6 +184,17 @@ class TabularVAEBase(BaseEstimator):
             else:
                 self.history_ = []
         return table
+
+    def _check_model_size(self, hidden: tuple[int, ...]) -> None:
+        """Refuse, naming the parameters, a model too large to allocate (a latent_dim of 10**9
+        was torch's 'can't allocate memory' from deep inside the model), sized before anything
+        is allocated."""
+        enc = self.encoder_
+        size = model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, self.latent_dim, hidden)
+        if size > _MAX_MODEL_WEIGHTS:
+            raise ValueError(f"latent_dim={self.latent_dim} and hidden sizes {list(hidden)} make a model of about "
+                             f"{size:,} weights for these {len(self.schema_)} columns, more than "
+                             f"{_MAX_MODEL_WEIGHTS:,}; choose smaller ones")
 
     def _after_training(self, data: Batch) -> None:
         """What an estimator fits after the model's training, on the same ``data``."""

@@ -263,3 +263,10 @@ def test_skewed_column_is_log_transformed_and_zero_spike_split_off():
     draws = imp.multiple_imputations(X, m=3, random_state=0)
     drawn = pd.concat([d.loc[X["gain"].isna(), "gain"] for d in draws])
     assert (drawn == 0).any() and (drawn > 0).any()  # draws land on the spike and off it
+
+
+@pytest.mark.parametrize("params", [{"latent_dim": 10**9}, {"hidden_sizes": (10**6, 10**6)}])
+def test_a_model_too_large_to_allocate_is_refused_by_its_parameters(holey, params):
+    # it was torch's "can't allocate memory: you tried to allocate 1024000000000 bytes"
+    with pytest.raises(ValueError, match=r"latent_dim=.* and hidden sizes .* make a model of about [\d,]+ weights"):
+        VAEImputer(**{**FAST, **params}).fit(holey)
