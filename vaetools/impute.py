@@ -67,8 +67,8 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         ``n_imputation_draws=512``: concrete at 30% MCAR 0.675 -> 0.624 RMSE, breast cancer at
         50% MSE 0.260 -> 0.246 (one seed, benchmarks/RESULTS.md).
     n_imputation_draws : int, default=32
-        Importance samples per row when imputing, in antithetic pairs. Transform time grows in
-        proportion; error falls with more (wine_quality_red, 30% MCAR, mean of 3 fits: RMSE
+        Importance samples per row when imputing, in antithetic pairs, at most 10,000. Transform
+        time grows in proportion; error falls with more (wine_quality_red, 30% MCAR, mean of 3 fits: RMSE
         0.748 at 12 draws, 0.741 at 20, 0.738 at 32). On 2 cores adult imputes at about 80k
         rows/s with 8 draws, 50k with 16 and 27k with 32 (benchmarks/bench_transform.py).
         The draws' spread (see ``multiple_imputations``) is fitted with 32 per row whatever
