@@ -17,13 +17,10 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from vaetools._frames import as_pandas, is_polars, to_polars
-from vaetools.model import LIKELIHOODS, Batch, MaskedVAE, model_size
+from vaetools.model import LIKELIHOODS, MAX_MODEL_SIZE, Batch, MaskedVAE, model_size
 from vaetools.tabular import EncodedTable, TableEncoder, infer_schema, mark_zero_masses
 from vaetools.training import TrainConfig, batch_size_for, resolve_device, to_batch, train
 
-
-# the most weights a model may have (1 GiB in float32): beyond it a fit is refused, not attempted
-_MAX_MODEL_WEIGHTS = 1 << 28
 
 # Constraints of the parameters every estimator here takes; each adds its own.
 SHARED_PARAMETER_CONSTRAINTS: dict = {
@@ -191,10 +188,10 @@ class TabularVAEBase(BaseEstimator):
         is allocated."""
         enc = self.encoder_
         size = model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, self.latent_dim, hidden)
-        if size > _MAX_MODEL_WEIGHTS:
+        if size > MAX_MODEL_SIZE:
             raise ValueError(f"latent_dim={self.latent_dim} and hidden sizes {list(hidden)} make a model of about "
                              f"{size:,} weights for these {len(self.schema_)} columns, more than "
-                             f"{_MAX_MODEL_WEIGHTS:,}; choose smaller ones")
+                             f"{MAX_MODEL_SIZE:,}; choose smaller ones")
 
     def _after_training(self, data: Batch) -> None:
         """What an estimator fits after the model's training, on the same ``data``."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vaetools._files import write_atomically
-from vaetools.model import model_size
+from vaetools.model import MAX_MODEL_SIZE, model_size
 from vaetools.tabular import ColumnSpec, TableEncoder, labels
 from vaetools.tabular.times import step_name
 
@@ -30,8 +30,6 @@ FORMAT = "vaetools.estimator"
 # would take for numbers. A file without them is written as 6, which older vaetools read
 VERSION = 7
 _VERSION_WITHOUT_TIMES = 6
-# the most numbers a loaded model may hold, buffers included (as the .vtz reader's cap)
-_MAX_MODEL_NUMBERS = 1 << 28
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -243,10 +241,9 @@ def _build(cls, meta: dict, arrays: dict):
     # files written before the linear paths (vaetools.model.MaskedVAE) have no weights for them
     # sized before anything is allocated: the document states the widths, the arrays what is stored
     enc, stored = est.encoder_, sum(int(t.numel()) for t in weights.values())
-    weights_size = model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, est.latent_dim, hidden,
-                              buffers=False)
-    if weights_size > 4 * stored + 10_000 or model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes,
-                                                           est.latent_dim, hidden) > _MAX_MODEL_NUMBERS:
+    widths = (len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, est.latent_dim, hidden)
+    weights_size = model_size(*widths, buffers=False)
+    if weights_size > 4 * stored + 10_000 or model_size(*widths) > MAX_MODEL_SIZE:
         raise ValueError(f"its parameters describe a model of about {weights_size:,} weights, but it stores {stored:,}")
     est.model_ = est._build_model(hidden, linear_skip="decoder_skip.weight" in weights,
                                   draw_scale="draw_scale_log_factor" in weights)

@@ -167,13 +167,6 @@ def unpack_weights(blob: bytes, layout: list, masks: dict[str, torch.Tensor] | N
 def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     """The model as decompression sees it: float64 on the CPU, from the weights the file stores
     (``blob`` and its ``layout``, from ``pack_weights``)."""
-    def build() -> MaskedVAE:
-        return MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
-                         latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
-                         likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"],
-                         ar_hidden=model_cfg.get("ar_hidden", 0), ar_order=model_cfg.get("ar_order"),
-                         ar_inputs=model_cfg.get("ar_inputs"))
-
     def whole(v, least: int = 0) -> bool:
         return isinstance(v, int) and not isinstance(v, bool) and least <= v <= _MAX_MODEL_NUMBERS
 
@@ -188,7 +181,11 @@ def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     if size > _MAX_MODEL_NUMBERS:
         raise container.VTZError(f"corrupted file: its header describes a model of {size:,} numbers, more than "
                                  f"vaetools writes ({_MAX_MODEL_NUMBERS:,})")
-    model = build().double()
+    model = MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
+                      latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
+                      likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"],
+                      ar_hidden=model_cfg.get("ar_hidden", 0), ar_order=model_cfg.get("ar_order"),
+                      ar_inputs=model_cfg.get("ar_inputs")).double()
     current = model.state_dict()
     # a checksum-valid file from other software (or crafted) must reach neither torch's loader
     # nor decoding with freshly initialized weights, which would give wrong values silently

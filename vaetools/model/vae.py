@@ -87,6 +87,11 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+# the most numbers (weights and buffers) a model may hold, 1 GiB in float32: a larger one is
+# refused at fit and at load (``model_size``), not attempted
+MAX_MODEL_SIZE = 1 << 28
+
+
 def model_size(n_num: int, n_bin: int, cat_sizes: list[int], latent_dim: int, hidden: tuple[int, ...],
                ar_hidden: int = 0, buffers: bool = True) -> int:
     """About how many numbers ``MaskedVAE`` with these widths holds (its networks, linear paths,

@@ -112,9 +112,10 @@ def _check_spec_dict(d) -> None:
         problem = "a text column whose categories are not all text"
     elif not isinstance(d.get("extra", {}), dict):
         problem = "its extra description is not a mapping"
-    if problem is None and ("time" in d.get("extra", {}) or is_time(pd.api.types.pandas_dtype(d["dtype"]))):
+    dtype = None if problem else pd.api.types.pandas_dtype(d["dtype"])
+    if problem is None and ("time" in d.get("extra", {}) or is_time(dtype)):
         try:
-            check_description(d.get("extra", {}).get("time"), pd.api.types.pandas_dtype(d["dtype"]))
+            check_description(d.get("extra", {}).get("time"), dtype)
         except ValueError as exc:
             problem = str(exc)
     if problem:
