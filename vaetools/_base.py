@@ -187,11 +187,20 @@ class TabularVAEBase(BaseEstimator):
         was torch's 'can't allocate memory' from deep inside the model), sized before anything
         is allocated."""
         enc = self.encoder_
-        size = model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, self.latent_dim, hidden)
-        if size > MAX_MODEL_SIZE:
+        size = model_size(len(enc.num_cols), enc.n_bin_channels, enc.cat_sizes, self.latent_dim, hidden,
+                          self._ar_hidden(hidden))
+        if size > self._max_model_size:
             raise ValueError(f"latent_dim={self.latent_dim} and hidden sizes {list(hidden)} make a model of about "
                              f"{size:,} weights for these {len(self.schema_)} columns, more than "
-                             f"{MAX_MODEL_SIZE:,}; choose smaller ones")
+                             f"{self._max_model_size:,}{self._max_model_size_reason}; choose smaller ones")
+
+    # the largest model ``fit`` builds, and why (after the number in its error message)
+    _max_model_size = MAX_MODEL_SIZE
+    _max_model_size_reason = ""
+
+    def _ar_hidden(self, hidden: tuple[int, ...]) -> int:
+        """Width of the model's autoregressive branch (0: none)."""
+        return 0
 
     def _after_training(self, data: Batch) -> None:
         """What an estimator fits after the model's training, on the same ``data``."""

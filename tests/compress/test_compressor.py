@@ -566,6 +566,15 @@ def test_bad_error_bound_at_fit_is_named_before_training(bound, match):
         VAECompressor(error_bound=bound, max_epochs=1).fit(table(50))
 
 
+@pytest.mark.parametrize("autoregressive", [False, True])
+def test_a_model_larger_than_a_vtz_file_holds_is_refused_at_fit(autoregressive):
+    # ~1.1e8 weights (~1.2e8 with the autoregressive branch): under the imputer's 2**28 cap, over
+    # the 2**26 the .vtz reader takes, so it used to train and write a file nothing could read
+    with pytest.raises(ValueError, match=r"hidden sizes \[10000, 10000\] make a model .*the most a \.vtz "
+                                         r"file holds; choose smaller ones"):
+        VAECompressor(hidden_sizes=(10_000, 10_000), autoregressive=autoregressive, max_epochs=1).fit(table(50))
+
+
 def test_autoregressive_file_round_trips_and_conditions_on_earlier_columns(tmp_path):
     # three independent pairs (y_i nearly equals x_i, b is a function of a) and a one-dimensional
     # code: the code can carry one pair's shared value, the autoregressive branch all of them

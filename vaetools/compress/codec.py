@@ -60,9 +60,10 @@ def decoder_state(model: MaskedVAE) -> dict[str, torch.Tensor]:
 
 _WEIGHT_LEVELS = 127  # a matrix entry is one of 2 x 127 + 1 multiples of its row's scale, as in int8
 _CODES = "*codes"  # the layout's last entry in format 6 on: the entropy-coded matrix entries
-# the most numbers (weights and buffers) a decoder its header describes may have: adult's has
-# ~60,000; a forged header's widths would otherwise be allocated before any check could fail
-_MAX_MODEL_NUMBERS = 1 << 26
+# the most numbers (weights and buffers) a model its header describes may have: adult's has
+# ~60,000; a forged header's widths would otherwise be allocated before any check could fail.
+# VAECompressor refuses to fit a larger model, whose file this reader would refuse
+MAX_MODEL_NUMBERS = 1 << 26
 
 
 def pack_weights(state: dict[str, torch.Tensor], masks: dict[str, torch.Tensor] | None = None
@@ -168,19 +169,19 @@ def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     """The model as decompression sees it: float64 on the CPU, from the weights the file stores
     (``blob`` and its ``layout``, from ``pack_weights``)."""
     def whole(v, least: int = 0) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and least <= v <= _MAX_MODEL_NUMBERS
+        return isinstance(v, int) and not isinstance(v, bool) and least <= v <= MAX_MODEL_NUMBERS
 
     widths = [model_cfg.get(k, 0) for k in ("n_num", "n_bin", "latent_dim", "ar_hidden")]
     lists = [model_cfg.get(k) for k in ("cat_sizes", "hidden")]
-    if not all(whole(v) for v in widths) or not all(isinstance(v, list) and len(v) <= _MAX_MODEL_NUMBERS and
+    if not all(whole(v) for v in widths) or not all(isinstance(v, list) and len(v) <= MAX_MODEL_NUMBERS and
                                                       all(whole(w, 1) for w in v) for v in lists):
         raise container.VTZError("corrupted file: its header's model widths are not whole numbers vaetools writes")
     # sized before anything is allocated: the header states the widths
     size = model_size(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"], model_cfg["latent_dim"],
                       model_cfg["hidden"], model_cfg.get("ar_hidden", 0))
-    if size > _MAX_MODEL_NUMBERS:
+    if size > MAX_MODEL_NUMBERS:
         raise container.VTZError(f"corrupted file: its header describes a model of {size:,} numbers, more than "
-                                 f"vaetools writes ({_MAX_MODEL_NUMBERS:,})")
+                                 f"vaetools writes ({MAX_MODEL_NUMBERS:,})")
     model = MaskedVAE(model_cfg["n_num"], model_cfg["n_bin"], model_cfg["cat_sizes"],
                       latent_dim=model_cfg["latent_dim"], hidden=tuple(model_cfg["hidden"]),
                       likelihood=model_cfg["likelihood"], min_scale=model_cfg["min_scale"],

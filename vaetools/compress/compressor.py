@@ -197,8 +197,15 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         bounded = self._fit_bounds()
         inputs = [k for k, j in enumerate(enc.num_cols) if j in bounded] + list(range(n_num, n_cols))
         return super()._build_model(hidden, latent_step=float(self.quantization),
-                                    ar_hidden=hidden[-1] if self.autoregressive_ else 0, ar_order=order,
+                                    ar_hidden=self._ar_hidden(hidden), ar_order=order,
                                     ar_inputs=inputs, **options)
+
+    def _ar_hidden(self, hidden: tuple[int, ...]) -> int:
+        return hidden[-1] if self.autoregressive_ else 0
+
+    # a model larger than the .vtz reader takes would write a file no vaetools can read
+    _max_model_size = codec.MAX_MODEL_NUMBERS
+    _max_model_size_reason = ", the most a .vtz file holds"
 
     def _auto_learning_rate(self, batch_rows: int) -> float:
         return 1e-2 if self.error_bound is not None else 3e-3
