@@ -575,6 +575,34 @@ def test_a_model_larger_than_a_vtz_file_holds_is_refused_at_fit(autoregressive):
         VAECompressor(hidden_sizes=(10_000, 10_000), autoregressive=autoregressive, max_epochs=1).fit(table(50))
 
 
+def _arrow(type_name, *args):
+    pa = pytest.importorskip("pyarrow")
+    return pd.ArrowDtype(getattr(pa, type_name)(*args))
+
+
+@pytest.mark.parametrize("dtype,bound", [
+    ("float16", 0.3), ("float16", 0.7), ("float32", 4e-5), ("float32", 1e-3), ("Float32", 4e-5),
+    (("float16",), 0.3), (("float32",), 4e-5), (("decimal128", 10, 2), 0.004), (("decimal128", 10, 2), 0.007),
+    (("decimal128", 10, 2), 0.012), (("decimal256", 20, 1), 0.26)])
+def test_bounds_hold_in_the_column_dtype_a_file_gives_back(tmp_path, dtype, bound):
+    # the decoder's float64 values are cast back to float16, float32 or a decimal, which rounds
+    # them to the dtype's grid: a float16 column at 0.3 decoded 0.5 away, a decimal(10, 2) at
+    # 0.007 0.01 away. Values near 1000, where float16 steps by 0.5 and float32 by 6.1e-5
+    dtype = _arrow(*dtype) if isinstance(dtype, tuple) else dtype
+    rng = np.random.default_rng(0)
+    t = rng.uniform(1000, 1010, size=600)
+    df = pd.DataFrame({"v": pd.Series(np.round(t, 3)).astype(dtype), "w": t + rng.normal(size=600)})
+    df.loc[::13, "v"] = None
+    comp = VAECompressor(**FAST).fit(df)
+    comp.compress(df, tmp_path / "t.vtz", error_bound={"v": bound}, error_mode="absolute")
+    back = decompress(tmp_path / "t.vtz")
+    assert back["v"].dtype == df["v"].dtype
+    seen = df["v"].notna().to_numpy()
+    assert back["v"].isna().to_numpy().tolist() == (~seen).tolist()
+    err = np.abs(back["v"].to_numpy(dtype=np.float64, na_value=np.nan) - df["v"].to_numpy(dtype=np.float64, na_value=np.nan))
+    assert err[seen].max() <= bound
+
+
 def test_autoregressive_file_round_trips_and_conditions_on_earlier_columns(tmp_path):
     # three independent pairs (y_i nearly equals x_i, b is a function of a) and a one-dimensional
     # code: the code can carry one pair's shared value, the autoregressive branch all of them

@@ -37,7 +37,7 @@ from vaetools.model import MaskedVAE, model_size
 from vaetools.model.vae import Batch
 from vaetools.tabular import ColumnSpec, TableEncoder, labels, times
 from vaetools.tabular.encoding import NUMERIC_KINDS
-from vaetools.tabular.schema import column_numbers
+from vaetools.tabular.schema import column_numbers, dtype_from_name
 
 from . import container, verbatim
 from .entropy import (MAX_TABLE_SYMBOLS, CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits,
@@ -375,6 +375,57 @@ def _cell_model(name: str, symbols: np.ndarray):
     return model if model.high - model.low < MAX_TABLE_SYMBOLS else CellGaussian.fit(symbols)
 
 
+def dtype_grid(dtype: str | None, values: np.ndarray) -> tuple[float, bool] | None:
+    """The spacing of the values a column's dtype holds, where it is coarser than float64's
+    (float16 and float32 at the column's largest magnitude; a decimal's last digit), and
+    whether it is the same everywhere (decimals); None for float64 and integer dtypes."""
+    if dtype is None:
+        return None
+    kind = dtype_from_name(dtype)
+    arrow = getattr(kind, "pyarrow_dtype", None)
+    if arrow is not None and hasattr(arrow, "scale") and hasattr(arrow, "precision"):  # decimal32..256
+        return 10.0 ** -arrow.scale, True
+    floats = {"float16": np.float16, "halffloat[pyarrow]": np.float16, "Float32": np.float32,
+              "float32": np.float32, "float[pyarrow]": np.float32}
+    if dtype not in floats:
+        return None
+    observed = np.abs(values[np.isfinite(values)])
+    largest = float(observed.max()) if observed.size else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        # twice the spacing there: a decoded value may round up past a power of two
+        spacing = 2.0 * float(np.spacing(floats[dtype](largest)))
+    return (spacing if np.isfinite(spacing) else math.inf), False
+
+
+def coded_bound(bound: float, grid: tuple[float, bool] | None) -> float:
+    """The bound to code a column's values to, so that cast back to its dtype (``grid``, from
+    ``dtype_grid``), they still lie within ``bound``. The cast rounds to the nearest value the
+    dtype holds, and the original is one of those, so it moves a decoded value at most as far
+    as it was from the original: half the bound always suffices, and a bound under half a
+    uniform grid's step gives the original back exactly. Without this a float16 column at an
+    absolute bound of 0.3 decoded 0.5 away, a decimal(10, 2) column at 0.007 0.01 away."""
+    if grid is None:
+        return bound
+    step, uniform = grid
+    if uniform and bound < step / 2:
+        return bound
+    return max(bound / 2, bound - step / 2, 0.49 * step if uniform else 0.0)
+
+
+def _check_bound(spec: ColumnSpec, bound: float, decoded: np.ndarray, truth: np.ndarray, observed: np.ndarray,
+                 dtype: str | None) -> None:
+    """Refuse to write a file whose column would decode, in its dtype, beyond its bound: the
+    guarantee is checked on what the reader will return, not assumed from the arithmetic."""
+    if spec.time:  # whole steps, back in the column's own resolution
+        return
+    back = restore_dtype(decoded, dtype, spec).to_numpy(dtype=np.float64, na_value=np.nan)
+    worst = float(np.max(np.abs(back[observed] - truth[observed]), initial=0.0))
+    if not worst <= bound:
+        raise RuntimeError(f"column {spec.name!r} would decode {worst:g} from its values, beyond its error "
+                           f"bound {bound:g}; no file was written. This is a bug in vaetools: please report it "
+                           "with the column's dtype")
+
+
 def numeric_step(spec: ColumnSpec, bound: float) -> float:
     """Residual quantization step of a numeric column under an absolute error bound."""
     # integer columns: the prediction is rounded, so an odd integer step keeps every decoded
@@ -511,9 +562,10 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         if not mask[:, j].all():
             streams[f"mask/{j}"] = (~mask[:, j]).astype(np.int64)
             observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
-    bound_steps = {j: {"step": numeric_step(specs[j], b)} for j, b in bounds.items()}
-
     truths = {j: column_numbers(modelled.iloc[:, j], specs[j]) for j in bounds}
+    dtype_of = dict(zip(frame.columns, dtypes))
+    grids = {j: None if specs[j].time else dtype_grid(dtype_of[specs[j].name], truths[j]) for j in bounds}
+    bound_steps = {j: {"step": numeric_step(specs[j], coded_bound(b, grids[j]))} for j, b in bounds.items()}
     pieces: dict[str, list[np.ndarray]] = {}
 
     def symbols(rows: slice):
@@ -528,6 +580,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
                 s = bound_steps[j]["step"]
                 q = np.where(obs, np.rint((np.nan_to_num(truths[j][rows]) - base) / s), 0).astype(np.int64)
                 pieces.setdefault(f"resid/{j}", []).append(q)
+                pieces.setdefault(f"value/{j}", []).append(base + q * s)
                 return base + q * s
             if kind == "binary":
                 c = enc_obj.bin_cols.index(j)
@@ -546,6 +599,9 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
              for rows in (slice(a, min(n, a + chunk_rows)) for a in range(0, max(n, 1), chunk_rows))]
     pred = preds[0] | {key: np.concatenate([p[key] for p in preds]) for key in ("loc", "scale", "prob1")} \
         | {"cats": [np.concatenate([p["cats"][c] for p in preds]) for c in range(len(enc_obj.cat_cols))]}
+    for j in bounds:
+        _check_bound(specs[j], bounds[j], np.concatenate(pieces.pop(f"value/{j}")), truths[j], mask[:, j],
+                     dtype_of[specs[j].name])
     for name, parts in pieces.items():
         streams[name] = np.concatenate(parts)
         observed_rows[name] = mask[:, int(name.split("/")[1])]
@@ -727,18 +783,19 @@ def restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None
     s = pd.Series(values)
     if dtype is None:
         return s
+    name, dtype = dtype, dtype_from_name(dtype)
     if spec is not None and spec.time:  # whole steps since the origin, back to dates or durations
-        return times.from_units(values, spec.time, pd.api.types.pandas_dtype(dtype))
+        return times.from_units(values, spec.time, dtype)
     try:
-        if dtype == "category" and spec is not None:
+        if name == "category" and spec is not None:
             return pd.Series(pd.Categorical(values, categories=spec.categories, ordered=spec.ordered))
         if spec is not None and spec.kind == "continuous" and pd.api.types.is_integer_dtype(dtype):
             # an integer column declared continuous (column_types) was coded to within its bound,
             # not to whole numbers: casting back would truncate past the bound
             return s.astype(np.float64)
-        if dtype in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and s.isna().any():
+        if name in ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32", "uint64") and s.isna().any():
             return s.astype("Int64")
-        if dtype in ("bool",) and s.isna().any():
+        if name in ("bool",) and s.isna().any():
             return s.astype("boolean")
         return s.astype(dtype)
     except (TypeError, ValueError):

@@ -75,13 +75,46 @@ def _is_number(v, finite: bool = True) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and (not finite or np.isfinite(v))
 
 
-def is_dtype_name(name) -> bool:
-    """Whether ``name`` is a pandas dtype's name, as files hold them (``str(dtype)``)."""
+_ARROW_DECIMAL = re.compile(r"(decimal(?:32|64|128|256))\((\d+), (-?\d+)\)\[pyarrow\]")
+_ARROW_DICTIONARY = re.compile(r"dictionary<values=(.+), indices=(\w+), ordered=([01])>\[pyarrow\]")
+
+
+def dtype_from_name(name: str):
+    """The dtype ``str(dtype)`` named, as files hold them. pandas parses every name but those of
+    Arrow's parametrized types (``decimal128(10, 2)[pyarrow]``, a Parquet NUMERIC column;
+    ``dictionary<...>[pyarrow]``, a Parquet categorical one), which it refuses to read back.
+    ValueError for a name that is not a dtype's."""
+    if not isinstance(name, str):
+        raise ValueError(f"{name!r} is not a dtype's name")
+    decimal_type, dictionary = _ARROW_DECIMAL.fullmatch(name), _ARROW_DICTIONARY.fullmatch(name)
+    if decimal_type or dictionary:
+        try:
+            import pyarrow as pa
+        except ImportError:
+            raise ValueError(f"dtype {name} needs pyarrow: pip install pyarrow") from None
+        try:
+            if decimal_type:
+                kind, precision, scale = decimal_type.groups()
+                return pd.ArrowDtype(getattr(pa, kind)(int(precision), int(scale)))
+            values, indices, ordered = dictionary.groups()
+            value_type = dtype_from_name(f"{values}[pyarrow]").pyarrow_dtype if _ARROW_DECIMAL.fullmatch(
+                f"{values}[pyarrow]") else pa.type_for_alias(values)
+            return pd.ArrowDtype(pa.dictionary(pa.type_for_alias(indices), value_type, ordered == "1"))
+        except (AttributeError, TypeError, ValueError, KeyError, NotImplementedError, pa.ArrowException) as exc:
+            raise ValueError(f"{name!r} is not a dtype's name ({exc})") from None
     try:
-        pd.api.types.pandas_dtype(name)
-    except (TypeError, ValueError):
+        return pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError, NotImplementedError, ImportError) as exc:
+        raise ValueError(f"{name!r} is not a dtype's name ({exc})") from None
+
+
+def is_dtype_name(name) -> bool:
+    """Whether ``name`` is a dtype's name, as files hold them (``str(dtype)``)."""
+    try:
+        dtype_from_name(name)
+    except ValueError:
         return False
-    return isinstance(name, str)
+    return True
 
 
 def _check_spec_dict(d) -> None:
@@ -112,7 +145,7 @@ def _check_spec_dict(d) -> None:
         problem = "a text column whose categories are not all text"
     elif not isinstance(d.get("extra", {}), dict):
         problem = "its extra description is not a mapping"
-    dtype = None if problem else pd.api.types.pandas_dtype(d["dtype"])
+    dtype = None if problem else dtype_from_name(d["dtype"])
     if problem is None and ("time" in d.get("extra", {}) or is_time(dtype)):
         try:
             check_description(d.get("extra", {}).get("time"), dtype)
@@ -420,7 +453,10 @@ def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
     check_like_fit(s.dtype, spec.time, spec.name)
     if spec.time is not None:
         return to_units(s, spec.time)
-    return pd.to_numeric(s).to_numpy(dtype=np.float64, na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(s.dtype):  # numbers as objects
+        # (not for numeric dtypes: pd.to_numeric drops the nulls of an Arrow decimal and raises)
+        s = pd.to_numeric(s)
+    return s.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _right_skewed(values: np.ndarray) -> bool:
