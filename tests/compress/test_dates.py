@@ -66,6 +66,22 @@ def test_dates_decode_within_the_bound_in_their_own_dtypes(tmp_path, df, bound):
     assert info(path)["format_version"] == 8  # a reader of 7 would take them for numbers
 
 
+def test_arrow_dates_timestamps_and_durations_decode_as_their_numpy_twins_do(tmp_path, df):
+    # pd.read_parquet(..., dtype_backend="pyarrow") gives these; they were AttributeError "asi8"
+    pa = pytest.importorskip("pyarrow")
+    numpy_backed = df.drop(columns="month")
+    table = pa.Table.from_pandas(numpy_backed, preserve_index=False)
+    table = table.set_column(1, "day", table["day"].cast(pa.date32()))
+    arrow = table.to_pandas(types_mapper=pd.ArrowDtype)
+    VAECompressor(**FAST, error_bound=0.01).fit(arrow).compress(arrow, tmp_path / "a.vtz")
+    VAECompressor(**FAST, error_bound=0.01).fit(numpy_backed).compress(numpy_backed, tmp_path / "n.vtz")
+    back, twin = decompress(tmp_path / "a.vtz"), decompress(tmp_path / "n.vtz")
+    assert back.dtypes.equals(arrow.dtypes)
+    for c in ["day", "stamp", "wait"]:
+        pd.testing.assert_series_equal(back[c].astype(twin[c].dtype), twin[c], check_names=False)
+    assert info(tmp_path / "a.vtz")["error_bounds"] == info(tmp_path / "n.vtz")["error_bounds"]
+
+
 def test_a_bound_finer_than_a_step_stores_dates_exactly(tmp_path, df):
     path = tmp_path / "t.vtz"
     exact = {"day": pd.Timedelta("1h"), "stamp": datetime.timedelta(milliseconds=500),

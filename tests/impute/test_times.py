@@ -57,6 +57,33 @@ def test_dates_times_and_durations_are_imputed_in_their_dtypes():
         assert error < baseline / 5, (c, error, baseline)
 
 
+def as_arrow(df):
+    """``df`` as ``pd.read_parquet(..., dtype_backend="pyarrow")`` gives it: Arrow dates,
+    zoned timestamps and durations (periods have no Arrow type)."""
+    pa = pytest.importorskip("pyarrow")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.set_column(table.schema.get_field_index("day"), "day", table["day"].cast(pa.date32()))
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def test_arrow_dates_timestamps_and_durations_impute_as_their_numpy_twins_do(tmp_path):
+    # they were "'ArrowExtensionArray' object has no attribute 'asi8'", and Arrow durations
+    # unordered categories
+    truth = dated().drop(columns="month")
+    X, hidden = hide(truth)
+    arrow = as_arrow(X)
+    out = VAEImputer(**FAST).fit(arrow)
+    filled = out.transform(arrow)
+    assert filled.dtypes.equals(arrow.dtypes) and filled.notna().all().all()
+    twin = VAEImputer(**FAST).fit_transform(X)  # the same table held in NumPy-backed dtypes
+    for c in X.columns:
+        back = filled[c].astype(X[c].dtype) if c != "x" else filled[c].astype("float64")
+        pd.testing.assert_series_equal(back, twin[c], check_names=False)
+    assert [s.time["kind"] for s in out.schema_[1:]] == ["datetime", "datetime", "duration"]
+    out.save(tmp_path / "arrow.vtm")
+    pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "arrow.vtm").transform(arrow), filled)
+
+
 def test_saved_imputer_gives_the_same_dates(tmp_path):
     X, _ = hide(dated(200))
     imp = VAEImputer(**FAST).fit(X)

@@ -82,17 +82,20 @@ _ARROW_DICTIONARY = re.compile(r"dictionary<values=(.+), indices=(\w+), ordered=
 def dtype_from_name(name: str):
     """The dtype ``str(dtype)`` named, as files hold them. pandas parses every name but those of
     Arrow's parametrized types (``decimal128(10, 2)[pyarrow]``, a Parquet NUMERIC column;
-    ``dictionary<...>[pyarrow]``, a Parquet categorical one), which it refuses to read back.
+    ``dictionary<...>[pyarrow]``, a Parquet categorical one), which it refuses to read back, and
+    ``string[pyarrow]``, Arrow's string type, which it reads as its own ``StringDtype``.
     ValueError for a name that is not a dtype's."""
     if not isinstance(name, str):
         raise ValueError(f"{name!r} is not a dtype's name")
     decimal_type, dictionary = _ARROW_DECIMAL.fullmatch(name), _ARROW_DICTIONARY.fullmatch(name)
-    if decimal_type or dictionary:
+    if decimal_type or dictionary or name == "string[pyarrow]":
         try:
             import pyarrow as pa
         except ImportError:
             raise ValueError(f"dtype {name} needs pyarrow: pip install pyarrow") from None
         try:
+            if name == "string[pyarrow]":  # pandas reads it as StringDtype("pyarrow"), named "string"
+                return pd.ArrowDtype(pa.string())
             if decimal_type:
                 kind, precision, scale = decimal_type.groups()
                 return pd.ArrowDtype(getattr(pa, kind)(int(precision), int(scale)))

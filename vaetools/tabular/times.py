@@ -55,26 +55,52 @@ def check_description(time, dtype) -> None:
         raise ValueError(f"its time description {time!r} does not fit its dtype {dtype}")
 
 
+def numpy_time_dtype(dtype):
+    """The NumPy-backed dtype of an Arrow timestamp, date or duration dtype (as
+    ``pd.read_parquet(..., dtype_backend="pyarrow")`` gives them), whose values pandas' ``.dt``
+    and ``asi8`` take; any other dtype as it is. Dates count seconds from midnight."""
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is None:
+        return dtype
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(arrow):
+        return pd.DatetimeTZDtype(arrow.unit, arrow.tz) if arrow.tz else np.dtype(f"datetime64[{arrow.unit}]")
+    if pa.types.is_date32(arrow) or pa.types.is_date64(arrow):
+        return np.dtype("datetime64[s]" if pa.types.is_date32(arrow) else "datetime64[ms]")
+    if pa.types.is_duration(arrow):
+        return np.dtype(f"timedelta64[{arrow.unit}]")
+    return dtype
+
+
+def _numpy_backed(s: pd.Series) -> pd.Series:
+    dtype = numpy_time_dtype(s.dtype)
+    return s if dtype is s.dtype else s.astype(dtype)
+
+
 def is_time(dtype) -> bool:
     """Dates and times (naive or time-zone aware), periods or durations."""
+    dtype = numpy_time_dtype(dtype)
     return pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype) or \
         isinstance(dtype, pd.PeriodDtype)
 
 
 def _kind(dtype) -> str:
+    dtype = numpy_time_dtype(dtype)
     if isinstance(dtype, pd.PeriodDtype):
         return "period"
     return "duration" if pd.api.types.is_timedelta64_dtype(dtype) else "datetime"
 
 
 def _zone(dtype) -> str | None:
-    tz = getattr(dtype, "tz", None)
+    tz = getattr(numpy_time_dtype(dtype), "tz", None)
     return None if tz is None else str(tz)
 
 
 def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer ticks of the column's unit (wall-clock time where it has a time zone) and
     whether each cell is observed."""
+    s = _numpy_backed(s)
     if _zone(s.dtype) is not None:
         s = s.dt.tz_localize(None)
     return np.asarray(s.array.asi8), s.notna().to_numpy()
@@ -82,6 +108,7 @@ def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def describe(s: pd.Series) -> dict:
     """The time description of column ``s`` (see the module docstring), from its observed cells."""
+    s = _numpy_backed(s)
     ticks, observed = _wall_ticks(s)
     ticks = ticks[observed]
     if isinstance(s.dtype, pd.PeriodDtype):  # ticks are the periods' ordinals
@@ -119,6 +146,7 @@ def check_like_fit(dtype, time: dict | None, name) -> None:
 def to_units(s: pd.Series, time: dict) -> np.ndarray:
     """Column ``s`` (checked with ``check_like_fit``) in modelled units, float64, NaN where
     missing."""
+    s = _numpy_backed(s)
     if time["tz"] is not None:
         s = s.dt.tz_convert(time["tz"])
     ticks, observed = _wall_ticks(s if time["kind"] == "period" else s.dt.as_unit(time["unit"]))
