@@ -603,6 +603,26 @@ def test_bounds_hold_in_the_column_dtype_a_file_gives_back(tmp_path, dtype, boun
     assert err[seen].max() <= bound
 
 
+def test_columns_with_no_value_decode_all_missing_in_their_dtypes(tmp_path):
+    # an empty Arrow date or dictionary column was ArrowNotImplementedError: they take no NaN
+    pa = pytest.importorskip("pyarrow")
+    df = table(60)
+    n = len(df)
+    df["never_float"] = np.nan
+    df["never_int"] = pd.array([None] * n, dtype="Int64")
+    df["never_date"] = pd.Series([None] * n, dtype="datetime64[s]")
+    df["never_text"] = pd.Series([None] * n, dtype="string")
+    df["never_arrow_date"] = pd.Series([None] * n, dtype=pd.ArrowDtype(pa.date32()))
+    df["never_arrow_dict"] = pd.Series([None] * n, dtype=pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string())))
+    with pytest.warns(UserWarning, match="Skipping features"):
+        comp = VAECompressor(**{**FAST, "max_epochs": 2}).fit(df)
+    comp.compress(df, tmp_path / "t.vtz")
+    never = [c for c in df.columns if c.startswith("never")]
+    for back in (decompress(tmp_path / "t.vtz"), comp.inverse_transform(comp.transform(df))):
+        assert list(back.columns) == list(df.columns)
+        assert back[never].dtypes.equals(df[never].dtypes) and back[never].isna().all().all()
+
+
 def test_autoregressive_file_round_trips_and_conditions_on_earlier_columns(tmp_path):
     # three independent pairs (y_i nearly equals x_i, b is a function of a) and a one-dimensional
     # code: the code can carry one pair's shared value, the autoregressive branch all of them

@@ -798,7 +798,9 @@ def restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None
         if name in ("bool",) and s.isna().any():
             return s.astype("boolean")
         return s.astype(dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, NotImplementedError):  # pyarrow's casts raise all three
+        if s.isna().all():  # an empty column: Arrow dates and dictionaries take no NaN, but None
+            return pd.Series(np.full(len(s), None, dtype=object)).astype(dtype)
         return s
 
 
