@@ -87,7 +87,7 @@ def test_multiple_imputations_of_a_polars_table_are_polars():
     assert all(isinstance(d, pl.DataFrame) and d.schema == df.schema for d in draws)
 
 
-def test_polars_dates_times_and_durations_come_back_in_their_dtypes():
+def test_polars_dates_times_durations_and_times_of_day_come_back_in_their_dtypes():
     import datetime as dt
 
     rng = np.random.default_rng(0)
@@ -101,8 +101,9 @@ def test_polars_dates_times_and_durations_come_back_in_their_dtypes():
                             zip(days, rng.integers(0, 86_400, 300))]).dt.replace_time_zone("America/New_York",
                                                                                           non_existent="null"),
         "wait": [dt.timedelta(minutes=int(d) // 10 + 1) for d in days],
+        "clock": [dt.time(int(d) % 24, int(d) % 60) for d in days],  # a time of day: pl.Time
     }).with_columns([pl.when(pl.Series(hidden[:, k])).then(None).otherwise(pl.col(c)).alias(c)
-                     for k, c in enumerate(["day", "stamp", "wait"])])
+                     for k, c in enumerate(["day", "stamp", "wait", "clock"])])
     out = VAEImputer(**FAST).fit_transform(df)
     assert out.schema == df.schema and out.null_count().sum_horizontal().item() == 0
     for c in df.columns:  # observed cells as they were, the zone's wall clock included

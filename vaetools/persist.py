@@ -27,9 +27,12 @@ FORMAT = "vaetools.estimator"
 # as ``tabular.labels`` writes them, ColumnSpec.ordered; 6: the imputer's draw scale (weight
 # "draw_scale_log_factor", MaskedVAE.add_draw_scale; older files draw with the decoder's scale);
 # 7: dates and durations (ColumnSpec.extra["time"], ``tabular.times``), which a reader of 6
-# would take for numbers. A file without them is written as 6, which older vaetools read
-VERSION = 7
+# would take for numbers. A file without them is written as 6, which older vaetools read;
+# 8: times of day (kind "timeofday"), which a reader of 7 refuses as damaged; a file without
+# them is written as 7 or 6
+VERSION = 8
 _VERSION_WITHOUT_TIMES = 6
+_VERSION_WITHOUT_TIME_OF_DAY = 7
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -62,12 +65,18 @@ def _jsonable_params(est) -> dict:
     return params
 
 
+def _oldest_version(schema) -> int:
+    """The oldest format that holds ``schema``, so that older vaetools load every file they can."""
+    kinds = {s.time["kind"] for s in schema if s.time}
+    return VERSION if "timeofday" in kinds else _VERSION_WITHOUT_TIME_OF_DAY if kinds else _VERSION_WITHOUT_TIMES
+
+
 def save_estimator(est, path, overwrite: bool = False) -> None:
     path = Path(path)
     try:
         meta = {
             "format": FORMAT, "class": type(est).__name__,
-            "version": VERSION if any(s.time for s in est.schema_) else _VERSION_WITHOUT_TIMES,
+            "version": _oldest_version(est.schema_),
             "params": _jsonable_params(est),
             "schema": [s.to_dict() for s in est.schema_],
             "fit_columns": [labels.to_json(c) for c in est.fit_columns_],

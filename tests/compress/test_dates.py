@@ -109,6 +109,29 @@ def test_files_with_dates_are_format_8_and_older_readers_refuse_them(tmp_path, d
         decompress(tmp_path / "dates.vtz")
 
 
+@pytest.mark.parametrize("arrow", [False, True])
+def test_times_of_day_decode_within_the_bound_and_older_readers_refuse_them(tmp_path, monkeypatch, arrow):
+    rng = np.random.default_rng(0)
+    seconds = rng.integers(6 * 3600, 20 * 3600, 300)
+    df = pd.DataFrame({"x": seconds / 3600 + rng.normal(0, 0.3, 300),
+                       "t": pd.Series([datetime.time(int(s) // 3600, int(s) // 60 % 60, int(s) % 60)
+                                       if i % 9 else None for i, s in enumerate(seconds)], dtype=object)})
+    if arrow:
+        pa = pytest.importorskip("pyarrow")
+        df = df.astype({"t": pd.ArrowDtype(pa.time64("us"))})
+    path = tmp_path / "t.vtz"
+    VAECompressor(**FAST, error_bound={"t": pd.Timedelta("5min")}, error_mode="absolute").fit(df).compress(df, path)
+    back = decompress(path)
+    assert back.dtypes.equals(df.dtypes) and back["t"].isna().equals(df["t"].isna())
+    seconds_of = lambda s: np.array([v.hour * 3600 + v.minute * 60 + v.second for v in s.dropna().astype(object)])  # noqa: E731
+    assert np.abs(seconds_of(back["t"]) - seconds_of(df["t"])).max() <= 300
+    assert info(path)["error_bounds"]["t"] == pd.Timedelta("5min")
+    assert info(path)["format_version"] == 10
+    monkeypatch.setattr(container, "FORMAT_VERSION", 9)  # a reader of 9 would refuse it as damaged
+    with pytest.raises(VTZError, match="format version 10, newer than this vaetools reads"):
+        decompress(path)
+
+
 def test_codes_samples_and_scores_keep_dates(df):
     comp = VAECompressor(**FAST).fit(df)
     back = comp.inverse_transform(comp.transform(df))

@@ -1,5 +1,7 @@
-"""Dates, timestamps, periods and durations: imputed as such, in their own dtype, resolution and zone."""
+"""Dates, timestamps, periods, durations and times of day: imputed as such, in their own dtype,
+resolution and zone."""
 
+import datetime
 import warnings
 
 import numpy as np
@@ -82,6 +84,68 @@ def test_arrow_dates_timestamps_and_durations_impute_as_their_numpy_twins_do(tmp
     assert [s.time["kind"] for s in out.schema_[1:]] == ["datetime", "datetime", "duration"]
     out.save(tmp_path / "arrow.vtm")
     pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "arrow.vtm").transform(arrow), filled)
+
+
+def clocked(n=400, seed=0):
+    """A table whose time-of-day column ``t`` (whole seconds, 06:00 to 20:00) follows ``x``."""
+    rng = np.random.default_rng(seed)
+    seconds = rng.integers(6 * 3600, 20 * 3600, n)
+    times = [datetime.time(int(s) // 3600, int(s) // 60 % 60, int(s) % 60) for s in seconds]
+    return pd.DataFrame({"x": seconds / 3600 + rng.normal(0, 0.3, n), "t": pd.Series(times, dtype=object)})
+
+
+def seconds_of(s: pd.Series) -> np.ndarray:
+    return np.array([np.nan if pd.isna(v) else v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
+                     for v in s.astype(object)])
+
+
+@pytest.mark.parametrize("arrow_type", [None, ("time32", "s"), ("time64", "ns")])
+def test_times_of_day_are_imputed_as_times_of_day(tmp_path, arrow_type):
+    # Python times (polars' Time, Parquet's time64 as pandas reads them) and Arrow times were
+    # unordered categories, and past 100 of them refused as "an ID or free text"
+    truth = clocked()
+    X, hidden = hide(truth)
+    if arrow_type:
+        pa = pytest.importorskip("pyarrow")
+        X = X.astype({"t": pd.ArrowDtype(getattr(pa, arrow_type[0])(arrow_type[1]))})
+    imp = VAEImputer(**FAST).fit(X)
+    out = imp.transform(X)
+    assert out.dtypes.equals(X.dtypes) and out.notna().all().all()
+    assert imp.schema_[1].time == {"kind": "timeofday", "unit": arrow_type[1] if arrow_type else "us",
+                                   "step": 10**9 // {"s": 10**9, "us": 10**3, "ns": 1}[arrow_type[1] if arrow_type else "us"],
+                                   "origin": 0, "tz": None}  # whole seconds
+    got, want, seen = seconds_of(out["t"]), seconds_of(truth["t"]), ~hidden["t"].to_numpy()
+    assert got[seen].tolist() == want[seen].tolist()  # observed times as they were
+    assert (got % 1 == 0).all() and ((got >= 6 * 3600) & (got < 20 * 3600)).all()  # whole seconds, in the observed span
+    error = np.abs(got - want)[~seen].mean()
+    assert error < np.abs(np.median(want[seen]) - want[~seen]).mean() / 2  # the model reads x
+    imp.save(tmp_path / "t.vtm")
+    pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "t.vtm").transform(X), out)
+    # a vaetools that would refuse the description as damaged refuses it as newer
+    assert describe_saved(tmp_path / "t.vtm")["version"] == 8
+    assert describe_saved(tmp_path / "t.vtm")["times"] == {"t": "times of day in steps of a second"}
+
+
+def test_times_of_day_declared_categorical_or_zoned_stay_categories():
+    X, _ = hide(clocked(120))
+    X["t"] = X["t"].map(lambda v: None if pd.isna(v) else v.replace(second=0, minute=v.minute // 30 * 30))
+    imp = VAEImputer(**FAST, column_types={"t": "categorical"}).fit(X)
+    assert imp.schema_[1].kind == "categorical" and imp.schema_[1].time is None
+    zoned = X.assign(t=X["t"].map(lambda v: None if pd.isna(v) else v.replace(tzinfo=datetime.timezone.utc)))
+    assert VAEImputer(**FAST).fit(zoned).schema_[1].kind == "categorical"  # no wall clock to count in
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda X: X.assign(t=1.0), r"'t' held times of day at fit but now holds numbers or categories"),
+    (lambda X: X.assign(t="08:00"), r"'t' held times of day at fit but now holds numbers or categories"),
+    (lambda X: X.assign(x=X["t"]), r"'x' held numbers or categories at fit but now holds times of day"),
+])
+def test_a_time_of_day_column_that_changed_kind_is_refused(change, message):
+    X, _ = hide(clocked(120))
+    imp = VAEImputer(**FAST).fit(X)
+    with pytest.raises(ValueError, match=message):
+        imp.transform(change(X))
+    assert imp.transform(X.assign(t=None)).notna().all().all()  # all missing: still times, filled
 
 
 def test_saved_imputer_gives_the_same_dates(tmp_path):

@@ -699,13 +699,16 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
     return header, weights, chunks
 
 
-def oldest_version(header: dict, times: bool) -> int:
+def oldest_version(header: dict) -> int:
     """The oldest .vtz format that holds what ``header`` describes, so that older readers read
-    every file they can: 9 with split alphabets, 8 with dates and durations, else 7."""
+    every file they can: 10 with times of day, 9 with split alphabets, 8 with dates and
+    durations, else 7."""
     lat = header["latent"]
     models = [*header["histograms"].values(), *lat.get("models", []), {"low": lat["low"], "high": lat["high"]}]
-    need = container.FORMAT_VERSION if any(is_split(m) for m in models) else \
-        container.VERSION_WITHOUT_SPLIT if times else container.VERSION_WITHOUT_TIMES
+    kinds = {spec.get("extra", {}).get("time", {}).get("kind") for spec in header["schema"]} - {None}
+    need = container.FORMAT_VERSION if "timeofday" in kinds else \
+        container.VERSION_WITHOUT_TIME_OF_DAY if any(is_split(m) for m in models) else \
+        container.VERSION_WITHOUT_SPLIT if kinds else container.VERSION_WITHOUT_TIMES
     return min(container.FORMAT_VERSION, need)
 
 

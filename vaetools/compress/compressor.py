@@ -391,7 +391,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                                                        kept, positions, _labels(X))
         if metadata:
             header["metadata"] = metadata
-        version = codec.oldest_version(header, any(spec.time for spec in self.schema_))  # for older readers
+        version = codec.oldest_version(header)  # for older readers
         return container.write(dest, header, weights, chunks, overwrite=overwrite, version=version)
 
     def _saved_state(self) -> dict:

@@ -46,10 +46,13 @@ TRAILER = b"VTZ-END\x00"
 # still written as 7, which older readers read. 9: symbol alphabets wider than the 2**24 symbols
 # the entropy coder takes (error bounds of 1e-8 of a range, quantization of 1e-7) coded as a
 # coarse part and uniform low bits (``entropy._push_ranged``), which readers of 8 cannot decode;
-# a file without them is written as 8 or 7. ``codec.oldest_version`` picks.
-FORMAT_VERSION = 9
+# a file without them is written as 8 or 7. 10: times of day (``tabular.times``, kind
+# "timeofday"), whose description readers of 9 refuse as damaged; a file without them is
+# written as 9, 8 or 7. ``codec.oldest_version`` picks.
+FORMAT_VERSION = 10
 VERSION_WITHOUT_TIMES = 7
 VERSION_WITHOUT_SPLIT = 8
+VERSION_WITHOUT_TIME_OF_DAY = 9
 FLAG_DEFLATED_HEADER = 1
 # the most header JSON a reader inflates, and so a writer writes: deflate can expand ~1000x, and
 # without a cap a small hostile file could make the reader allocate gigabytes. A header holds the

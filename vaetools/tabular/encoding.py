@@ -163,7 +163,7 @@ class TableEncoder:
         out = np.empty((len(df), len(self.num_cols)))
         for k, j in enumerate(self.num_cols):
             col = df.iloc[:, j]
-            if times.is_time(col.dtype) or self.specs[j].time:
+            if times.is_time(col.dtype) or self.specs[j].time or times.is_time_of_day(col):
                 out[:, k] = column_numbers(col, self.specs[j])
                 continue
             try:

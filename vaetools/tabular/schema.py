@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import labels
-from .times import check_description, check_like_fit, describe, is_time, to_units
+from .times import check_description, check_like_fit, describe, is_time, is_time_of_day, to_units
 
 KINDS = ("continuous", "integer", "binary", "categorical")
 
@@ -334,7 +334,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
     if kind is not None and kind not in KINDS:
         raise ValueError(f"column_types[{name!r}] = {kind!r}: kind must be one of {KINDS}")
     _refuse_unmodelled_dtype(s, name, syntax)
-    if is_time(s.dtype):
+    if is_time(s.dtype) or (kind not in ("binary", "categorical") and is_time_of_day(s)):
         return _time_column(s, name, kind, dtype, syntax)
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
@@ -434,8 +434,9 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
 
 
 def _time_column(s: pd.Series, name, kind: str | None, dtype: str, syntax: str = "pandas") -> ColumnSpec:
-    """Dates, periods and durations: whole steps of their resolution, an integer column unless declared
-    continuous (then imputations keep fractions of a step, down to the dtype's tick)."""
+    """Dates, periods, durations and times of day: whole steps of their resolution, an integer
+    column unless declared continuous (then imputations keep fractions of a step, down to the
+    dtype's tick)."""
     if kind not in (None, "integer", "continuous"):
         raise ValueError(f"column_types[{name!r}] = {kind!r}, but {_describe(name)} holds {dtype}, modelled as "
                          f"numbers; to model it as categories pass it as text ({_fix(syntax, 'text', name)})")
@@ -453,7 +454,7 @@ def _time_column(s: pd.Series, name, kind: str | None, dtype: str, syntax: str =
 def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
     """A numeric column's values as float64, NaN where missing: dates and durations in their
     modelled units, numbers held as objects (a column read as text) as numbers."""
-    check_like_fit(s.dtype, spec.time, spec.name)
+    check_like_fit(s, spec.time, spec.name)
     if spec.time is not None:
         return to_units(s, spec.time)
     if not pd.api.types.is_numeric_dtype(s.dtype):  # numbers as objects

@@ -6,15 +6,19 @@ date-only column is a date, not a date at 07:13:22.5. Durations count from zero,
 (many zero durations) and right skew mean something. A time-zone aware column is modelled on its
 wall-clock times in the zone it had at fit, so that local midnights stay midnights; imputed times
 that fall in a daylight-saving gap move forward, and those in a repeated hour take standard time.
-A period column (months, quarters, ...) counts its periods since its first observed one.
+A period column (months, quarters, ...) counts its periods since its first observed one. Times
+of day (Python ``datetime.time`` objects, as polars' Time and Parquet's time64 reach pandas, or
+Arrow time32/time64 columns) count steps since midnight, imputed within the day.
 
 The description is a small JSON-able dict kept in ``ColumnSpec.extra["time"]``:
-``{"kind": "datetime", "duration" or "period", "unit": the dtype's tick ("s", "ms", "us" or
+``{"kind": "datetime", "duration", "period" or "timeofday", "unit": the dtype's tick ("s", "ms", "us" or
 "ns"; for periods the dtype, "period[M]"), "step": ticks per modelled unit, "origin": ticks of the
 modelled 0, "tz": the time zone or None}``.
 """
 
 from __future__ import annotations
+
+import datetime
 
 import numpy as np
 import pandas as pd
@@ -25,11 +29,14 @@ _STEP_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute
                10**6: "millisecond", 10**3: "microsecond", 1: "nanosecond"}
 
 
+_DAY_NS = 86_400 * 10**9
+
+
 def step_name(time: dict) -> str:
     """The modelled step in words, for people: "dates in steps of a day"."""
     if time["kind"] == "period":
         return f"periods ({time['unit']}) counted one by one"
-    what = {"datetime": "dates and times", "duration": "durations"}[time["kind"]]
+    what = {"datetime": "dates and times", "duration": "durations", "timeofday": "times of day"}[time["kind"]]
     zone = f" ({time['tz']} wall clock)" if time.get("tz") else ""
     return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}"
 
@@ -39,7 +46,7 @@ def check_description(time, dtype) -> None:
     ``dtype`` (a damaged or hand-edited file), before anything computes with it: ValueError
     saying what is wrong."""
     if not isinstance(time, dict) or set(time) != {"kind", "unit", "step", "origin", "tz"} or \
-            time["kind"] not in ("datetime", "duration", "period"):
+            time["kind"] not in ("datetime", "duration", "period", "timeofday"):
         raise ValueError(f"its time description {time!r} is not one vaetools writes")
     unit, step, origin, tz = time.get("unit"), time.get("step"), time.get("origin"), time.get("tz")
     ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (step, origin))
@@ -49,6 +56,10 @@ def check_description(time, dtype) -> None:
         ok = isinstance(unit, str) and unit in _NS_PER_TICK and ints and step > 0 and step * _NS_PER_TICK[unit] in _STEP_NAMES
     if not (ok and ints and (tz is None or isinstance(tz, str))):
         raise ValueError(f"its time description {time!r} is not one vaetools writes")
+    if time["kind"] == "timeofday":
+        if origin != 0 or tz is not None or not (dtype == object or _is_arrow_time(dtype)):
+            raise ValueError(f"its time description {time!r} does not fit its dtype {dtype}")
+        return
     kind = _kind(dtype) if is_time(dtype) else None
     if kind != time["kind"] or (kind == "period" and str(dtype) != unit) or \
             (kind == "datetime" and _zone(dtype) != tz):
@@ -76,6 +87,60 @@ def numpy_time_dtype(dtype):
 def _numpy_backed(s: pd.Series) -> pd.Series:
     dtype = numpy_time_dtype(s.dtype)
     return s if dtype is s.dtype else s.astype(dtype)
+
+
+def _is_arrow_time(dtype) -> bool:
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is None:
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_time(arrow)
+
+
+def is_time_of_day(s: pd.Series, empty: bool = False) -> bool:
+    """Times of day: an Arrow time32/time64 column, or an object column whose values are all
+    ``datetime.time`` without a time zone (``empty``: or that has none)."""
+    if _is_arrow_time(s.dtype):
+        return True
+    if s.dtype != object:
+        return False
+    seen = s.dropna()
+    return (empty or len(seen) > 0) and all(type(v) is datetime.time and v.tzinfo is None for v in seen)
+
+
+def _day_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray, str]:
+    """Ticks since midnight of a time-of-day column, whether each cell is observed, and the
+    tick's unit (microseconds for Python times, the Arrow type's own)."""
+    observed = s.notna().to_numpy()
+    if _is_arrow_time(s.dtype):
+        import pyarrow as pa
+
+        arrow = s.dtype.pyarrow_dtype
+        whole = pa.int32() if pa.types.is_time32(arrow) else pa.int64()
+        ticks = s.astype(pd.ArrowDtype(whole)).to_numpy(dtype=np.int64, na_value=0)
+        return ticks, observed, arrow.unit
+    ticks = np.array([((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond if seen else 0
+                      for v, seen in zip(s.to_numpy(), observed)], dtype=np.int64)
+    return ticks, observed, "us"
+
+
+def _times_of_day(ticks: np.ndarray, unit: str, missing: np.ndarray, dtype) -> pd.Series:
+    """Ticks since midnight (``unit``) as ``dtype``: Arrow times in their unit, else Python times."""
+    ns = np.clip(ticks, 0, _DAY_NS // _NS_PER_TICK[unit] - 1) * _NS_PER_TICK[unit]
+    if _is_arrow_time(dtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        whole = pa.int32() if pa.types.is_time32(arrow) else pa.int64()
+        own = np.minimum(np.rint(ns / _NS_PER_TICK[arrow.unit]), _DAY_NS // _NS_PER_TICK[arrow.unit] - 1)
+        return pd.Series(pa.array(own.astype(np.int64), mask=missing).cast(whole).cast(arrow), dtype=dtype)
+    micros = np.minimum(np.rint(ns / 1_000), _DAY_NS // 1_000 - 1).astype(np.int64)
+    seconds, micro = np.divmod(micros, 1_000_000)
+    minutes, second = np.divmod(seconds, 60)
+    hour, minute = np.divmod(minutes, 60)
+    return pd.Series([None if gone else datetime.time(int(h), int(m), int(sec), int(u))
+                      for h, m, sec, u, gone in zip(hour, minute, second, micro, missing)], dtype=object)
 
 
 def is_time(dtype) -> bool:
@@ -108,6 +173,10 @@ def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def describe(s: pd.Series) -> dict:
     """The time description of column ``s`` (see the module docstring), from its observed cells."""
+    if is_time_of_day(s):
+        ticks, observed, unit = _day_ticks(s)
+        return {"kind": "timeofday", "unit": unit, "step": _coarsest_step(ticks[observed], unit), "origin": 0,
+                "tz": None}
     s = _numpy_backed(s)
     ticks, observed = _wall_ticks(s)
     ticks = ticks[observed]
@@ -115,27 +184,32 @@ def describe(s: pd.Series) -> dict:
         return {"kind": "period", "unit": str(s.dtype), "step": 1, "origin": int(ticks.min()) if ticks.size else 0,
                 "tz": None}
     unit = s.dt.unit
-    step = 1
-    for ns in _STEP_NAMES:
-        if ns % _NS_PER_TICK[unit] == 0 and np.all(np.mod(ticks, ns // _NS_PER_TICK[unit]) == 0):
-            step = ns // _NS_PER_TICK[unit]
-            break
     kind = _kind(s.dtype)
     origin = 0 if kind == "duration" or ticks.size == 0 else int(ticks.min())
-    return {"kind": kind, "unit": unit, "step": int(step), "origin": origin, "tz": _zone(s.dtype)}
+    return {"kind": kind, "unit": unit, "step": _coarsest_step(ticks, unit), "origin": origin, "tz": _zone(s.dtype)}
 
 
-def check_like_fit(dtype, time: dict | None, name) -> None:
+def _coarsest_step(ticks: np.ndarray, unit: str) -> int:
+    """Ticks in the coarsest of ``_STEP_NAMES`` (a day, an hour, ...) that every value is a
+    whole number of."""
+    for ns in _STEP_NAMES:
+        if ns % _NS_PER_TICK[unit] == 0 and np.all(np.mod(ticks, ns // _NS_PER_TICK[unit]) == 0):
+            return int(ns // _NS_PER_TICK[unit])
+    return 1
+
+
+def check_like_fit(s: pd.Series, time: dict | None, name) -> None:
     """Refuse a column whose kind of values differs from fit's: dates where there were numbers
     would be read as nanoseconds, numbers where there were dates as nonsense."""
-    now = _kind(dtype) if is_time(dtype) else None
+    dtype = s.dtype
     then = None if time is None else time["kind"]
+    now = _kind(dtype) if is_time(dtype) else "timeofday" if is_time_of_day(s, empty=then == "timeofday") else None
     if now == then == "period" and str(dtype) != time["unit"]:
         raise ValueError(f"column {name!r} held {time['unit']} at fit but now holds {dtype}; convert it with "
                          f".dt.asfreq, or refit")
     if now != then:
         what = {None: "numbers or categories", "datetime": "dates and times", "duration": "durations",
-                "period": "periods"}
+                "period": "periods", "timeofday": "times of day"}
         raise ValueError(f"column {name!r} held {what[then]} at fit but now holds {what[now]} ({dtype}); "
                          "pass it as it was at fit, or refit")
     if then == "datetime" and (time["tz"] is None) != (_zone(dtype) is None):
@@ -146,6 +220,11 @@ def check_like_fit(dtype, time: dict | None, name) -> None:
 def to_units(s: pd.Series, time: dict) -> np.ndarray:
     """Column ``s`` (checked with ``check_like_fit``) in modelled units, float64, NaN where
     missing."""
+    if time["kind"] == "timeofday":  # in the fitted unit, whatever this column's own
+        ticks, observed, unit = _day_ticks(s)
+        values = ticks * (_NS_PER_TICK[unit] / (_NS_PER_TICK[time["unit"]] * time["step"]))
+        values[~observed] = np.nan
+        return values
     s = _numpy_backed(s)
     if time["tz"] is not None:
         s = s.dt.tz_convert(time["tz"])
@@ -159,6 +238,9 @@ def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
     """Modelled units back to the column's ``dtype``, rounded to whole ticks; NaN gives NaT."""
     values = np.asarray(values, dtype=np.float64)
     missing = np.isnan(values)
+    if time["kind"] == "timeofday":
+        return _times_of_day(np.rint(np.where(missing, 0.0, values) * time["step"]).astype(np.int64), time["unit"],
+                             missing, dtype)
     if missing.any():
         return _series_from_units(np.where(missing, 0.0, values), time, dtype).mask(missing)
     return _series_from_units(values, time, dtype)
