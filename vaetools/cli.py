@@ -318,16 +318,21 @@ def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
     import pandas as pd
     from pandas.tseries.api import guess_datetime_format
 
-    from vaetools.tabular.times import is_time
+    from vaetools.tabular.times import is_time, is_time_of_day
 
     found = {}
     for c in columns:
         if c not in df.columns:
             raise CLIError(f"--dates names a column not in {src}: {c!r}")
         col = df[c]
-        if is_time(col.dtype) or not col.notna().any():
+        if is_time(col.dtype) or is_time_of_day(col) or not col.notna().any():
             continue
         first = str(col.dropna().iloc[0])
+        clock = _time_of_day_format(col)
+        if clock is not None:  # 08:30:15: times of day, Python times in place
+            found[c] = (clock, col.astype("string"))
+            df[c] = pd.to_datetime(col, format=clock).dt.time.astype(object).where(col.notna(), None)
+            continue
         with warnings.catch_warnings():  # pandas warns when a guess goes against dayfirst
             warnings.simplefilter("ignore", UserWarning)
             guesses = [guess_datetime_format(first, dayfirst=d) for d in (False, True)]
@@ -363,10 +368,22 @@ def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
     return found
 
 
+def _time_of_day_format(col) -> str | None:
+    """The format of a text column of times of day (%H:%M, %H:%M:%S or %H:%M:%S.%f), where
+    every value is one; else None."""
+    from vaetools.tabular.schema import _TIME_TEXT
+
+    seen = col.dropna().astype(str).str.strip()
+    if not len(seen) or not seen.str.match(_TIME_TEXT).all() or seen.str.contains(r"\.\d{7,}").any():
+        return None  # (%f reads up to microseconds)
+    widest = int(seen.str.count(":").max()) + int(seen.str.contains(".", regex=False).any())
+    return ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f")[widest - 1]
+
+
 def _dates_to_parse(names: list, saved, df) -> list:
     """``--dates``, and with ``--model`` the columns of ``df`` the model holds as dates: a table
     of the same columns has them as text again (a CSV), and the model says what they are."""
-    held = [s.name for s in getattr(saved, "schema_", []) if s.time and s.time["kind"] == "datetime"
+    held = [s.name for s in getattr(saved, "schema_", []) if s.time and s.time["kind"] in ("datetime", "timeofday")
             and s.name in df.columns]
     return list(dict.fromkeys([*names, *held]))
 
@@ -389,11 +406,20 @@ def _dates_as_text(filled, found: dict, rows=None):
         colon = "%z" in fmt and text.str.contains(r"[+-]\d\d:\d\d$", regex=True).any()
 
         def written(col, fmt=fmt, colon=colon):
-            out = col.dt.strftime(fmt)  # +0200 for %z: written +02:00 where the input does
+            out = _strftime(col, fmt)  # +0200 for %z: written +02:00 where the input does
             return out.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True) if colon else out
 
         filled[c] = _observed_as_given(text, filled[c], rows, written)
     return filled
+
+
+def _strftime(col, fmt: str):
+    """Dates, or times of day (Python times), as text in ``fmt``."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return col.dt.strftime(fmt)
+    return col.map(lambda v: None if pd.isna(v) else v.strftime(fmt)).astype("string")
 
 
 def _object_columns(df, holds):
@@ -629,6 +655,7 @@ def cmd_decompress(args) -> int:
 
     from vaetools.compress import decompress
     from vaetools.compress.codec import file_metadata
+    from vaetools.tabular.times import is_time_of_day
 
     src, out = Path(args.input), Path(args.output)
     _format_of(out, "output")
@@ -649,8 +676,8 @@ def cmd_decompress(args) -> int:
             df[c] = _units_as_decimals(df[c], int(places))
     dates = _by_column(kept, DATE_FORMAT_KEY) if csv else {}  # --dates as the CSV had them
     for c, fmt in dates.items():
-        if c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c]):
-            df[c] = df[c].dt.strftime(fmt)
+        if c in df.columns and (pd.api.types.is_datetime64_any_dtype(df[c]) or is_time_of_day(df[c])):
+            df[c] = _strftime(df[c], fmt)
     # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
     labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
     write_table(df, out, args.overwrite, index=labelled, style=style)
@@ -788,8 +815,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--column-types", metavar="COL=KIND,...",
                    help="force column kinds: continuous, integer, binary or categorical (zip=categorical)")
     p.add_argument("--dates", nargs="+", default=[], metavar="COL",
-                   help="columns of dates or timestamps written as text, to impute as dates; a CSV gets "
-                        "its dates back as they came, the imputed ones in the column's format")
+                   help="columns of dates, timestamps or times of day written as text, to impute as such; "
+                        "a CSV gets them back as they came, the imputed ones in the column's format")
     p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
                    help="how to read --dates columns like 04/02/2022 that read both ways (April 2 or "
                         "4 February); needed only when they do")
@@ -835,8 +862,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passthrough", nargs="+", default=[], metavar="COL",
                    help="columns to store exactly as they are, not modelled (IDs, free text)")
     p.add_argument("--dates", nargs="+", default=[], metavar="COL",
-                   help="columns of dates or timestamps written as text, to model as dates (decompress "
-                        "writes them to CSV in their format)")
+                   help="columns of dates, timestamps or times of day written as text, to model as such "
+                        "(decompress writes them to CSV in their format)")
     p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
                    help="how to read --dates columns like 04/02/2022 that read both ways")
     p.add_argument("--latent-dim", type=int, default=8)

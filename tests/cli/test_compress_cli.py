@@ -192,6 +192,26 @@ def test_text_dates_compress_as_dates_within_a_duration_bound(tmp_path, capsys):
     assert "must be a duration in absolute mode" in capsys.readouterr().err
 
 
+def test_text_times_of_day_compress_within_a_duration_bound(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    minutes = rng.integers(6 * 60, 20 * 60, 300)
+    clock = pd.Series([f"{m // 60}:{m % 60:02d}" for m in minutes], dtype=object)  # 9:05, no leading zero
+    clock[rng.random(300) < 0.2] = None
+    src, vtz, out = tmp_path / "in.csv", tmp_path / "t.vtz", tmp_path / "out.csv"
+    pd.DataFrame({"x": minutes / 60 + rng.normal(0, 0.3, 300), "at": clock}).to_csv(src, index=False)
+    assert main(["compress", str(src), "-o", str(vtz), "--dates", "at", "--error-mode", "absolute",
+                 "--error-bound", "at=10min,x=0.05", "--epochs", "10", "-q"]) == 0
+    assert main(["info", str(vtz)]) == 0
+    assert "times of day in steps of a minute" in capsys.readouterr().out
+    assert main(["decompress", str(vtz), "-o", str(out)]) == 0
+    back = pd.read_csv(out, dtype=str)["at"]
+    seen = clock.notna()
+    assert back.isna().equals(~seen)
+    assert back[seen].str.fullmatch(r"\d\d:\d\d").all()  # %H:%M
+    decoded = pd.to_timedelta(back[seen] + ":00").dt.total_seconds().to_numpy() / 60
+    assert np.abs(decoded - minutes[seen]).max() <= 10
+
+
 def test_parquet_decimals_compress_as_whole_cents_and_decompress_as_decimals(tmp_path, capsys):
     # coded as integers of their last place, a bound keeps them within it and one under half a
     # cent keeps them exact; decompress gives decimals again, not floats

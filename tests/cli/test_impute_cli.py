@@ -175,6 +175,24 @@ def test_dates_written_as_text_are_imputed_as_dates_and_written_back_as_they_cam
     assert (imputed - truth).abs().mean() < pd.Timedelta(days=60)  # the column's median: ~225 days off
 
 
+def test_times_of_day_written_as_text_are_imputed_as_times_and_written_back_in_their_format(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    seconds = rng.integers(6 * 3600, 20 * 3600, 300)
+    clock = pd.Series([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in seconds], dtype=object)
+    clock[rng.random(300) < 0.3] = None
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    pd.DataFrame({"x": seconds / 3600 + rng.normal(0, 0.3, 300), "at": clock}).to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(out), *FAST]) == 2
+    assert "'at' holds times of day written as text (e.g. '" in capsys.readouterr().err
+    assert main(["impute", str(src), "-o", str(out), "--dates", "at", *FAST]) == 0
+    got = pd.read_csv(out, dtype=str)["at"]
+    seen = clock.notna()
+    assert (got[seen] == clock[seen]).all()  # as they came
+    assert got[~seen].str.fullmatch(r"\d\d:\d\d:\d\d").all()  # imputed in the column's format
+    imputed = pd.to_timedelta(got[~seen]).dt.total_seconds().to_numpy()
+    assert np.abs(imputed - seconds[~seen]).mean() < np.abs(np.median(seconds[seen]) - seconds[~seen]).mean() / 2
+
+
 def _dates_table(tmp_path, fmt, day_at_most=28):
     rng = np.random.default_rng(1)
     when = pd.to_datetime({"year": rng.integers(2019, 2023, 200), "month": rng.integers(1, 13, 200),

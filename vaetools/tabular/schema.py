@@ -262,6 +262,8 @@ class NestedValuesError(ValueError):
 
 # a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131, 2020-01-31T10:00
 _DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)(?!\d)"
+# a time of day alone: 08:30, 8:30:15, 17:05:00.250
+_TIME_TEXT = r"^\s*([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?\s*$"
 # a UTC offset at the end of a timestamp (Z, +02:00, -0500): pandas reads offsets that change
 # along the column (daylight saving) only to UTC
 _OFFSET_TEXT = r"(Z|[+-]\d\d:?\d\d)$"
@@ -288,18 +290,26 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
     return text.iloc[0] if parsed.notna().mean() >= 0.9 else None
 
 
+def _time_text_example(obs: pd.Series, sample: int = 200):
+    """One value of a text column that holds times of day (08:30:15), else None."""
+    head = obs.iloc[:sample]
+    if not len(head) or not all(isinstance(v, str) for v in head):
+        return None
+    return head.iloc[0] if head.str.match(_TIME_TEXT).all() else None
+
+
 # the fixes error messages suggest, in the syntax of the caller's DataFrame library ({c}: the
 # column's name as Python writes it)
 _FIXES = {
     "pandas": {"text": "df[{c}].astype(str)", "expand": "pd.DataFrame(df[{c}].tolist())",
                "coerce": "pd.to_numeric(df[{c}], errors='coerce')", "numbers": "pd.to_numeric(df[{c}])",
                "dates": "pd.to_datetime(df[{c}])", "dates_utc": "pd.to_datetime(df[{c}], utc=True)",
-               "drop": "df.drop(columns=[{c}])"},
+               "times": "pd.to_datetime(df[{c}], format='mixed').dt.time", "drop": "df.drop(columns=[{c}])"},
     "polars": {"text": "pl.col({c}).cast(pl.String)",
                "expand": "pl.DataFrame(df[{c}].to_list(), orient='row')",
                "coerce": "pl.col({c}).cast(pl.Float64, strict=False)", "numbers": "pl.col({c}).cast(pl.Float64)",
                "dates": "pl.col({c}).str.to_datetime()", "dates_utc": "pl.col({c}).str.to_datetime(time_zone='UTC')",
-               "drop": "df.drop({c})"},
+               "times": "pl.col({c}).str.to_time()", "drop": "df.drop({c})"},
 }
 
 
@@ -410,6 +420,12 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
                     f"{_describe(name)} holds dates written as text (e.g. {example!r})", name,
                     f"parse them with {_fix(syntax, 'dates_utc' if re.search(_OFFSET_TEXT, example) else 'dates', name)}: "
                     "vaetools models dates and durations; "
+                    f"or drop the column", dates=True)
+            example = _time_text_example(obs)
+            if example is not None:
+                raise UnmodelledColumnError(
+                    f"{_describe(name)} holds times of day written as text (e.g. {example!r})", name,
+                    f"parse them with {_fix(syntax, 'times', name)}: vaetools models times of day; "
                     f"or drop the column", dates=True)
             raise UnmodelledColumnError(
                 f"{_describe(name)} has {len(cats)} distinct values, more than max_categories="
