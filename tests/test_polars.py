@@ -150,13 +150,14 @@ def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
         "pair": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
         "num": ["1.5", "x"], "clean": ["1.5", "2"], "when": ["2020-01-02", "2021-03-04"], "id": ["a", "b"],
         "stamp": ["2021-01-21T12:00:00+01:00", "2021-08-21T12:00:00+02:00"],  # offsets that change
-        "clock": ["08:30:00", "17:05:30"],
+        "clock": ["08:30:00", "17:05:30"], "money": ["$1,234.50", "-$5.00"], "geld": ["1.234,50 €", "-5,00 €"],
     })
     if syntax == "pandas":
         frame = frame.to_pandas()
         frame["pair"] = frame["pair"].map(list)
     column = {"text": "day", "expand": "pair", "coerce": "num", "numbers": "clean", "dates": "when",
-              "dates_utc": "stamp", "times": "clock", "drop": "id"}
+              "dates_utc": "stamp", "times": "clock", "signs": "money", "signs_comma": "geld",
+              "drop": "id"}
     assert set(column) == set(_FIXES[syntax]) == set(_FIXES["pandas"])
     got = {}
     for what, template in _FIXES[syntax].items():
@@ -172,6 +173,7 @@ def test_every_fix_an_error_suggests_runs_and_does_what_it_says(syntax):
     assert as_list(got["numbers"]) == [1.5, 2.0]
     assert [str(d)[:10] for d in as_list(got["dates"])] == ["2020-01-02", "2021-03-04"]
     assert [str(d)[:19] for d in as_list(got["dates_utc"])] == ["2021-01-21 11:00:00", "2021-08-21 10:00:00"]
+    assert as_list(got["signs"]) == as_list(got["signs_comma"]) == [1234.5, -5.0]
     assert as_list(got["times"]) == [datetime.time(8, 30), datetime.time(17, 5, 30)]
     assert "id" not in got["drop"].columns and got["drop"].shape[1] == frame.shape[1] - 1
 

@@ -17,6 +17,8 @@ from vaetools._files import write_atomically
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 NA_HELP = ("more values that mark a missing cell, e.g. --na-values '?' -999 (empty fields, NA, N/A, "
            "null and NaN already do)")
+NUMBERS_HELP = ("columns of numbers written with a currency or percent sign or grouped thousands ($1,234.50, "
+                "51.3%%, 1.234,50 €), read as numbers; a CSV gets them back written the same way")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ DATE_FORMAT_KEY = "vaetools.csv.date_format."
 # a decimal column compress coded as whole units of its last place (cents): its places, under
 # this prefix and the column's name, for decompress to give decimals back
 DECIMAL_PLACES_KEY = "vaetools.decimal_places."
+# and each --numbers column's way of writing them (``NumberText.to_json``), for decompress to
+# write a CSV's $1,234.50 as it came
+NUMBER_TEXT_KEY = "vaetools.csv.number_text."
 _SEPARATORS, _DECIMALS = (",", ";", "\t", "|"), (".", ",")
 
 # a number with a decimal comma, as spreadsheets in many locales write it: 179,4 or -0,5e3
@@ -216,6 +221,7 @@ def cmd_impute(args) -> int:
     df = read_table(src, args.na_values, style)
     saved = VAEImputer.load(args.model) if args.model else None
     dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
+    numbers_found = _parse_numbers(df, args.numbers, src, style)
     decimals, python_dates = _decimals_as_numbers(df), _dates_as_datetimes(df)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
@@ -243,11 +249,9 @@ def cmd_impute(args) -> int:
         except NestedValuesError as exc:
             raise CLIError(f"{exc.reason}; to pass it through untouched, add --drop {_words([exc.column])}") from None
         except UnmodelledColumnError as exc:
-            others = [c for c in exc.columns if c not in exc.date_columns] or exc.columns
-            dates = f"to impute {_them(exc.date_columns)} as dates, add --dates {_words(exc.date_columns)}; " \
-                if exc.date_columns else ""
-            raise CLIError(f"{exc.reason}; {dates}to pass {_them(others)} through untouched, add --drop "
-                           f"{_words(others)}") from None
+            others = [c for c in exc.columns if c not in exc.date_columns + exc.number_columns] or exc.columns
+            raise CLIError(f"{exc.reason}; {_parse_advice(exc, 'impute')}to pass {_them(others)} through "
+                           f"untouched, add --drop {_words(others)}") from None
     if args.multiple:
         tables = imputer.multiple_imputations(data, m=args.multiple, random_state=args.seed)
         filled = _stacked(df, [_with_dropped(t, df, args.drop) for t in tables])
@@ -256,8 +260,8 @@ def cmd_impute(args) -> int:
         filled = _with_dropped(imputer.transform(data), df, args.drop)
     rows = filled[MULTIPLE_COLUMNS[1]].to_numpy() if args.multiple else None
     filled = _datetimes_as_dates(_numbers_as_decimals(filled, decimals, rows), python_dates, rows)
-    if _format_of(out, "output") == "csv":  # dates as they came; Parquet keeps them typed
-        filled = _dates_as_text(filled, dates_found, rows)
+    if _format_of(out, "output") == "csv":  # dates and numbers as they came; Parquet keeps them typed
+        filled = _numbers_as_text(_dates_as_text(filled, dates_found, rows), numbers_found, rows)
     write_table(filled, out, args.overwrite, style=style or CSVStyle(), arrow_types=_arrow_types(src))
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
@@ -378,6 +382,59 @@ def _time_of_day_format(col) -> str | None:
         return None  # (%f reads up to microseconds)
     widest = int(seen.str.count(":").max()) + int(seen.str.contains(".", regex=False).any())
     return ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f")[widest - 1]
+
+
+def _parse_advice(exc, verb: str) -> str:
+    """How the command line's flags model the columns of ``exc`` (an UnmodelledColumnError) that
+    hold dates, times or numbers written as text."""
+    out = ""
+    if exc.date_columns:
+        out += f"to {verb} {_them(exc.date_columns)} as dates or times, add --dates {_words(exc.date_columns)}; "
+    if exc.number_columns:
+        out += f"to {verb} {_them(exc.number_columns)} as numbers, add --numbers {_words(exc.number_columns)}; "
+    return out
+
+
+def _parse_numbers(df, columns: list, src: Path, style: CSVStyle | None) -> dict:
+    """The columns ``--numbers`` names ($1,234.50, 51.3%), read in place as exact decimals,
+    which the estimators model as numbers; returns, for each, its way of writing them and the
+    column as text, so that a CSV gets its observed values back as they came and the imputed
+    ones written the same way. Columns already numbers are left as they are."""
+    import pandas as pd
+
+    from vaetools.tabular.number_text import NumberText, pattern
+
+    found = {}
+    for c in columns:
+        if c not in df.columns:
+            raise CLIError(f"--numbers names a column not in {src}: {c!r}")
+        col = df[c]
+        if pd.api.types.is_numeric_dtype(col.dtype) or not col.notna().any():
+            continue
+        text = col.dropna().astype(str).str.strip()
+        fmt = NumberText.learn(text, style.decimal if style else ".")
+        if fmt is None:
+            regex = pattern(style.decimal if style else ".")
+            odd = next((v for v in text if not regex.match(v)), text.iloc[0])
+            raise CLIError(f"--numbers: column {c!r} of {src} does not hold numbers written one way with a "
+                           f"currency or percent sign or grouped thousands (e.g. {odd!r}); clean it, or leave "
+                           "it out of --numbers")
+        found[c] = (fmt, col.astype("string"))
+        df[c] = pd.Series([None if pd.isna(v) else fmt.read(str(v)) for v in col], index=col.index, dtype=object)
+    return found
+
+
+def _numbers_as_text(filled, found: dict, rows=None):
+    """``filled`` with the ``--numbers`` columns written back as text: observed cells exactly as
+    they came, imputed ones (decimals) written as their column writes them."""
+    import pandas as pd
+
+    for c, (fmt, text) in found.items():
+        def written(col, fmt=fmt):
+            return col.map(lambda v: None if pd.isna(v) else fmt.write(v))
+
+        filled[c] = _observed_as_given(text, filled[c], rows, written)
+    return filled
 
 
 def _dates_to_parse(names: list, saved, df) -> list:
@@ -606,6 +663,7 @@ def cmd_compress(args) -> int:
         raise CLIError(f"--passthrough names columns not in {src}: {unknown}")
     saved = VAECompressor.load(args.model) if args.model else None
     dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
+    numbers_found = _parse_numbers(df, args.numbers, src, style)
     units = _decimals_as_units(df, _decimals_as_numbers(df))
     _dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if saved is not None:
@@ -630,15 +688,15 @@ def cmd_compress(args) -> int:
             raise CLIError(f"{exc.reason}, and a .vtz file cannot store it as it is; expand it into columns "
                            "of its own, or remove it from the table") from None
         except UnmodelledColumnError as exc:  # the command line's way to keep them
-            dates = f"to model {_them(exc.date_columns)} as dates, add --dates {_words(exc.date_columns)}; " \
-                if exc.date_columns else ""
             them = _them(exc.columns)
-            raise CLIError(f"{exc.reason}; {dates}to keep {them} in the file as {'it is' if them == 'it' else 'they are'}, "
-                           f"add --passthrough {_words(exc.columns)}, or remove {them} from the table") from None
+            raise CLIError(f"{exc.reason}; {_parse_advice(exc, 'model')}to keep {them} in the file as "
+                           f"{'it is' if them == 'it' else 'they are'}, add --passthrough {_words(exc.columns)}, "
+                           f"or remove {them} from the table") from None
         bound = "fit"
     kept = {STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal} if style else {}
     kept |= {DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}
     kept |= {DECIMAL_PLACES_KEY + str(c): str(places) for c, places in units.items()}
+    kept |= {NUMBER_TEXT_KEY + str(c): fmt.to_json() for c, (fmt, _) in numbers_found.items()}
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough, metadata=kept or None)
     ratio = src.stat().st_size / report["total"]
@@ -651,10 +709,13 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
+    import decimal
+
     import pandas as pd
 
     from vaetools.compress import decompress
     from vaetools.compress.codec import file_metadata
+    from vaetools.tabular.number_text import NumberText
     from vaetools.tabular.times import is_time_of_day
 
     src, out = Path(args.input), Path(args.output)
@@ -674,6 +735,10 @@ def cmd_decompress(args) -> int:
     for c, places in _by_column(kept, DECIMAL_PLACES_KEY).items():  # whole units back to decimals
         if c in df.columns and pd.api.types.is_integer_dtype(df[c]) and places.isdigit():
             df[c] = _units_as_decimals(df[c], int(places))
+    for c, text in (_by_column(kept, NUMBER_TEXT_KEY) if csv else {}).items():  # --numbers likewise
+        fmt = NumberText.from_json(text)
+        if c in df.columns and fmt is not None and df[c].map(lambda v: isinstance(v, decimal.Decimal) or pd.isna(v)).all():
+            df[c] = df[c].map(lambda v: None if pd.isna(v) else fmt.write(v)).astype(object)
     dates = _by_column(kept, DATE_FORMAT_KEY) if csv else {}  # --dates as the CSV had them
     for c, fmt in dates.items():
         if c in df.columns and (pd.api.types.is_datetime64_any_dtype(df[c]) or is_time_of_day(df[c])):
@@ -820,6 +885,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
                    help="how to read --dates columns like 04/02/2022 that read both ways (April 2 or "
                         "4 February); needed only when they do")
+    p.add_argument("--numbers", nargs="+", default=[], metavar="COL", help=NUMBERS_HELP)
     p.add_argument("--na-values", nargs="+", default=[], metavar="TOKEN", help=NA_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--epochs", type=int, default=None,
@@ -866,6 +932,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(decompress writes them to CSV in their format)")
     p.add_argument("--date-order", choices=["month-first", "day-first"], default=None,
                    help="how to read --dates columns like 04/02/2022 that read both ways")
+    p.add_argument("--numbers", nargs="+", default=[], metavar="COL", help=NUMBERS_HELP)
     p.add_argument("--latent-dim", type=int, default=8)
     p.add_argument("--autoregressive", choices=["auto", "on", "off"], default="auto",
                    help="condition each column on those decoded before it (auto: from 20,000 rows, with a bound)")

@@ -173,7 +173,7 @@ def test_text_dates_compress_as_dates_within_a_duration_bound(tmp_path, capsys):
     df.to_csv(src, index=False)
     fast = ["--epochs", "10", "-q"]
     assert main(["compress", str(src), "-o", str(vtz), *fast]) == 2
-    assert "to model it as dates, add --dates when; to keep it in the file as it is, add --passthrough when" \
+    assert "to model it as dates or times, add --dates when; to keep it in the file as it is, add --passthrough when" \
         in capsys.readouterr().err
     assert main(["compress", str(src), "-o", str(vtz), "--dates", "when", "--error-mode", "absolute",
                  "--error-bound", "when=3 days,x=0.05", *fast]) == 0
@@ -210,6 +210,32 @@ def test_text_times_of_day_compress_within_a_duration_bound(tmp_path, capsys):
     assert back[seen].str.fullmatch(r"\d\d:\d\d").all()  # %H:%M
     decoded = pd.to_timedelta(back[seen] + ":00").dt.total_seconds().to_numpy() / 60
     assert np.abs(decoded - minutes[seen]).max() <= 10
+
+
+def test_numbers_with_signs_compress_as_cents_and_decompress_written_as_they_came(tmp_path, capsys):
+    # a decimal-comma CSV, as spreadsheets in many locales export it: 1.234,50 €
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    euros = np.round(np.exp(x + 7), 2)
+    text = pd.Series([f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") + " €" for v in euros],
+                     dtype=object)
+    text[rng.random(300) < 0.2] = None
+    src, vtz, out = tmp_path / "in.csv", tmp_path / "t.vtz", tmp_path / "out.csv"
+    pd.DataFrame({"x": [f"{v:.3f}".replace(".", ",") for v in x], "preis": text}).to_csv(src, index=False, sep=";")
+    fast = ["--epochs", "10", "-q"]
+    assert main(["compress", str(src), "-o", str(vtz), *fast]) == 2
+    assert "to model it as numbers, add --numbers preis" in capsys.readouterr().err
+    assert main(["compress", str(src), "-o", str(vtz), "--numbers", "preis", "--error-mode", "absolute",
+                 "--error-bound", "preis=0.004,x=0.01", *fast]) == 0  # under half a cent: exact
+    assert main(["decompress", str(vtz), "-o", str(out)]) == 0
+    back = pd.read_csv(out, sep=";", dtype=str)["preis"]
+    assert back.isna().equals(text.isna()) and (back[text.notna()] == text[text.notna()]).all()
+    assert main(["compress", str(src), "-o", str(tmp_path / "r.vtz"), "--numbers", "preis", *fast]) == 0  # 1% of range
+    assert main(["decompress", str(tmp_path / "r.vtz"), "-o", str(tmp_path / "r.csv")]) == 0
+    back = pd.read_csv(tmp_path / "r.csv", sep=";", dtype=str)["preis"][text.notna()]
+    assert back.str.fullmatch(r"\d{1,3}(\.\d{3})*,\d\d €").all()
+    decoded = back.str.replace(r"[. €]", "", regex=True).str.replace(",", ".").astype(float)
+    assert np.abs(decoded - euros[text.notna()]).max() <= 0.01 * (euros.max() - euros.min())
 
 
 def test_parquet_decimals_compress_as_whole_cents_and_decompress_as_decimals(tmp_path, capsys):

@@ -164,7 +164,7 @@ def test_dates_written_as_text_are_imputed_as_dates_and_written_back_as_they_cam
     assert "'when' holds dates written as text (e.g. '" in capsys.readouterr().err  # and says how
     df.assign(id=[f"r{i}" for i in range(300)]).to_csv(tmp_path / "ids.csv", index=False)
     assert main(["impute", str(tmp_path / "ids.csv"), "-o", str(out), *FAST]) == 2
-    assert "to impute it as dates, add --dates when; to pass it through untouched, add --drop id" in \
+    assert "to impute it as dates or times, add --dates when; to pass it through untouched, add --drop id" in \
         capsys.readouterr().err
     assert main(["impute", str(src), "-o", str(out), "--dates", "when", *FAST]) == 0
     got = pd.read_csv(out, dtype=str)
@@ -191,6 +191,38 @@ def test_times_of_day_written_as_text_are_imputed_as_times_and_written_back_in_t
     assert got[~seen].str.fullmatch(r"\d\d:\d\d:\d\d").all()  # imputed in the column's format
     imputed = pd.to_timedelta(got[~seen]).dt.total_seconds().to_numpy()
     assert np.abs(imputed - seconds[~seen]).mean() < np.abs(np.median(seconds[seen]) - seconds[~seen]).mean() / 2
+
+
+def test_numbers_with_currency_and_percent_signs_are_imputed_and_written_back_the_same_way(tmp_path, capsys):
+    # a spreadsheet's export: "$1,234.50" and "51.3%" were 'an ID or free text'
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    price = pd.Series([f"${v:,.2f}" for v in np.exp(x + 7)], dtype=object)
+    pct = pd.Series([f"{v:.1f}%" for v in 50 + 10 * x], dtype=object)
+    hidden = rng.random(300) < 0.3
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    pd.DataFrame({"x": x.round(3), "price": price.where(~hidden), "pct": pct}).to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(out), *FAST]) == 2
+    assert "to impute them as numbers, add --numbers price pct" in capsys.readouterr().err
+    assert main(["impute", str(src), "-o", str(out), "--numbers", "price", "pct", *FAST]) == 0
+    got = pd.read_csv(out, dtype=str)
+    assert (got["price"][~hidden] == price[~hidden]).all() and (got["pct"] == pct).all()  # as they came
+    assert got["price"][hidden].str.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d").all()  # written as the column writes
+    imputed = got["price"][hidden].str.replace(r"[$,]", "", regex=True).astype(float)
+    truth = np.exp(x[hidden] + 7)
+    assert np.abs(np.log(imputed) - np.log(truth)).mean() < np.abs(np.log(np.median(truth)) - np.log(truth)).mean() / 3
+    assert main(["impute", str(src), "-o", str(tmp_path / "out.parquet"), "--numbers", "price", "pct", *FAST]) == 0
+    typed = pd.read_parquet(tmp_path / "out.parquet")  # Parquet: exact decimals, cents
+    assert typed["price"][~hidden].map(str).tolist() == price[~hidden].str.replace(r"[$,]", "", regex=True).tolist()
+
+
+def test_numbers_that_are_not_written_one_way_are_refused_naming_one(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"x": np.arange(6.0), "price": ["$1", "$2", "3%", "$4", "$5", "$6"]}).to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(tmp_path / "o.csv"), "--numbers", "price", *FAST]) == 2
+    assert "--numbers: column 'price' of" in capsys.readouterr().err
+    assert main(["impute", str(src), "-o", str(tmp_path / "o.csv"), "--numbers", "nope", *FAST]) == 2
+    assert "--numbers names a column not in" in capsys.readouterr().err
 
 
 def _dates_table(tmp_path, fmt, day_at_most=28):

@@ -270,3 +270,21 @@ def test_a_model_too_large_to_allocate_is_refused_by_its_parameters(holey, param
     # it was torch's "can't allocate memory: you tried to allocate 1024000000000 bytes"
     with pytest.raises(ValueError, match=r"latent_dim=.* and hidden sizes .* make a model of about [\d,]+ weights"):
         VAEImputer(**{**FAST, **params}).fit(holey)
+
+
+@pytest.mark.parametrize("written,fix", [
+    (lambda v: f"${v:,.2f}", r"pd\.to_numeric\(df\['price'\]\.str\.replace\(r'\[\$€£¥%,\\s\]', '', regex=True\)\)"),
+    (lambda v: f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") + " €", r"\.str\.replace\(',', '\.'\)"),
+    (lambda v: f"{v / 100:.1%}", r"pd\.to_numeric"),
+])
+def test_numbers_written_with_signs_get_the_fix_that_reads_them(written, fix):
+    # they were "an ID or free text"
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=300)})
+    X["price"] = [written(v) for v in np.exp(X["x"] + 7)]
+    from vaetools.tabular.schema import UnmodelledColumnError
+
+    with pytest.raises(UnmodelledColumnError, match=r"'price' holds numbers written with a currency or percent "
+                                                    r"sign or grouped thousands.*" + fix) as info:
+        VAEImputer(**FAST).fit(X)
+    assert info.value.number_columns == ["price"]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import labels
+from .number_text import NumberText
 from .times import check_description, check_like_fit, describe, is_time, is_time_of_day, to_units
 
 KINDS = ("continuous", "integer", "binary", "categorical")
@@ -213,12 +214,14 @@ class UnmodelledColumnError(ValueError):
     says why and ``columns`` names them, so that each caller can say how to keep them (the
     compressor: store them as they are; the command line: its flags); the message adds
     ``advice`` for pandas users. ``date_columns``: those that hold dates written as text, which
-    parsed would be modelled. ``column``: the first of ``columns``."""
+    parsed would be modelled; ``number_columns``: numbers written with currency or percent
+    signs or grouped thousands, likewise. ``column``: the first of ``columns``."""
 
-    def __init__(self, reason: str, column=None, advice: str = "", dates: bool = False):
+    def __init__(self, reason: str, column=None, advice: str = "", dates: bool = False, numbers: bool = False):
         self.reason, self.column, self.advice = reason, column, advice
         self.columns = [column]
         self.date_columns = [column] if dates else []
+        self.number_columns = [column] if numbers else []
         self.each: list = []  # of_all: the errors of the columns one by one
         super().__init__(self._message())
 
@@ -238,6 +241,7 @@ class UnmodelledColumnError(ValueError):
         out = cls(f"{len(errors)} columns cannot be modelled: " + "; ".join(e.reason for e in errors), errors[0].column)
         out.columns = [e.column for e in errors]
         out.date_columns = [c for e in errors for c in e.date_columns]
+        out.number_columns = [c for e in errors for c in e.number_columns]
         out.each = list(errors)
         out.args = (out._message(),)
         return out
@@ -290,6 +294,19 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
     return text.iloc[0] if parsed.notna().mean() >= 0.9 else None
 
 
+def _decorated_number_example(obs: pd.Series, sample: int = 200):
+    """One value of a text column that holds numbers written with a currency or percent sign
+    or grouped thousands ($1,234.50, 51.3%, 1.234,50 €), and the fix that reads them (decimal
+    point or comma), else None."""
+    head = obs.iloc[:sample]
+    if not len(head) or not all(isinstance(v, str) for v in head):
+        return None
+    for mark, fix in ((".", "signs"), (",", "signs_comma")):
+        if NumberText.learn(head.str.strip(), mark) is not None:
+            return head.iloc[0], fix
+    return None
+
+
 def _time_text_example(obs: pd.Series, sample: int = 200):
     """One value of a text column that holds times of day (08:30:15), else None."""
     head = obs.iloc[:sample]
@@ -304,12 +321,18 @@ _FIXES = {
     "pandas": {"text": "df[{c}].astype(str)", "expand": "pd.DataFrame(df[{c}].tolist())",
                "coerce": "pd.to_numeric(df[{c}], errors='coerce')", "numbers": "pd.to_numeric(df[{c}])",
                "dates": "pd.to_datetime(df[{c}])", "dates_utc": "pd.to_datetime(df[{c}], utc=True)",
-               "times": "pd.to_datetime(df[{c}], format='mixed').dt.time", "drop": "df.drop(columns=[{c}])"},
+               "times": "pd.to_datetime(df[{c}], format='mixed').dt.time", "drop": "df.drop(columns=[{c}])",
+               "signs": "pd.to_numeric(df[{c}].str.replace(r'[$€£¥%,\\s]', '', regex=True))",
+               "signs_comma": "pd.to_numeric(df[{c}].str.replace(r'[$€£¥%.\\s]', '', regex=True)"
+                              ".str.replace(',', '.'))"},
     "polars": {"text": "pl.col({c}).cast(pl.String)",
                "expand": "pl.DataFrame(df[{c}].to_list(), orient='row')",
                "coerce": "pl.col({c}).cast(pl.Float64, strict=False)", "numbers": "pl.col({c}).cast(pl.Float64)",
                "dates": "pl.col({c}).str.to_datetime()", "dates_utc": "pl.col({c}).str.to_datetime(time_zone='UTC')",
-               "times": "pl.col({c}).str.to_time()", "drop": "df.drop({c})"},
+               "times": "pl.col({c}).str.to_time()", "drop": "df.drop({c})",
+               "signs": "pl.col({c}).str.replace_all(r'[$€£¥%,\\s]', '').cast(pl.Float64)",
+               "signs_comma": "pl.col({c}).str.replace_all(r'[$€£¥%.\\s]', '').str.replace(',', '.')"
+                              ".cast(pl.Float64)"},
 }
 
 
@@ -421,6 +444,12 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
                     f"parse them with {_fix(syntax, 'dates_utc' if re.search(_OFFSET_TEXT, example) else 'dates', name)}: "
                     "vaetools models dates and durations; "
                     f"or drop the column", dates=True)
+            found = _decorated_number_example(obs)
+            if found is not None:
+                raise UnmodelledColumnError(
+                    f"{_describe(name)} holds numbers written with a currency or percent sign or grouped "
+                    f"thousands (e.g. {found[0]!r})", name,
+                    f"read them as numbers with {_fix(syntax, found[1], name)}", numbers=True)
             example = _time_text_example(obs)
             if example is not None:
                 raise UnmodelledColumnError(
