@@ -232,7 +232,15 @@ def cmd_impute(args) -> int:
         if taken:
             raise CLIError(f"--multiple adds columns {list(MULTIPLE_COLUMNS)}, but {src} has {taken}; "
                            "rename them first")
-    data = df.drop(columns=args.drop) if args.drop else df
+    # a column with no value has nothing to impute from or to: written back as it came (empty),
+    # where the imputer would drop it from the output
+    known = set(getattr(saved, "fit_columns_", df.columns))
+    empty = [c for c in df.columns if c not in args.drop and df[c].isna().all() and (saved is None or c not in known)]
+    if empty:
+        what = f"column {empty[0]!r} has" if len(empty) == 1 else f"columns {', '.join(map(repr, empty))} have"
+        print(f"vaetools: {what} no value: written back empty", file=sys.stderr)
+    drop = [*args.drop, *empty]
+    data = df.drop(columns=drop) if drop else df
     if saved is not None:
         imputer = saved
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
@@ -254,10 +262,10 @@ def cmd_impute(args) -> int:
                            f"untouched, add --drop {_words(others)}") from None
     if args.multiple:
         tables = imputer.multiple_imputations(data, m=args.multiple, random_state=args.seed)
-        filled = _stacked(df, [_with_dropped(t, df, args.drop) for t in tables])
+        filled = _stacked(df, [_with_dropped(t, df, drop) for t in tables])
         print(f"vaetools: drew {args.multiple} completed tables", file=sys.stderr)
     else:
-        filled = _with_dropped(imputer.transform(data), df, args.drop)
+        filled = _with_dropped(imputer.transform(data), df, drop)
     rows = filled[MULTIPLE_COLUMNS[1]].to_numpy() if args.multiple else None
     filled = _datetimes_as_dates(_numbers_as_decimals(filled, decimals, rows), python_dates, rows)
     if _format_of(out, "output") == "csv":  # dates and numbers as they came; Parquet keeps them typed
@@ -277,7 +285,7 @@ MULTIPLE_COLUMNS = ("imputation", "row")
 
 def _with_dropped(filled, df, drop: list):
     """``filled`` with the columns ``--drop`` kept out put back in their places, from ``df``."""
-    for c in drop:
+    for c in sorted(drop, key=df.columns.get_loc):  # left to right: each place exists when it is filled
         filled.insert(df.columns.get_loc(c), c, df[c])
     return filled
 
@@ -967,9 +975,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    def show(message, category, filename, lineno, file=None, line=None):
+        # one line, as errors are: a command-line user has no use for the Python file that warned
+        print(f"vaetools {args.command}: warning: {message}", file=sys.stderr)
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            warnings.showwarning = show
             return args.func(args)
     except CLIError as exc:
         print(f"vaetools {args.command}: error: {exc}", file=sys.stderr)

@@ -40,6 +40,36 @@ def test_impute_csv_and_reuse_saved_model(tmp_path, table, capsys):
     assert "wrote" in capsys.readouterr().err
 
 
+def test_every_column_comes_back_in_its_place_empty_ones_and_dropped_ones_too(tmp_path, table, capsys):
+    # an empty column was dropped from the output (the imputer's sklearn behaviour, with a warning
+    # naming a Python parameter), and --drop listing columns right to left was
+    # "error: loc must be an integer between -1 and 1"
+    src, df = table
+    df = df.assign(never=np.nan, note="x")[["note", "a", "never", "b", "kind", "id"]]
+    df.to_csv(src, index=False)
+    out, model = tmp_path / "out.csv", tmp_path / "m.vtm"
+    assert main(["impute", str(src), "-o", str(out), "--drop", "id", "note", "--save-model", str(model), *FAST]) == 0
+    err = capsys.readouterr().err
+    assert "column 'never' has no value: written back empty" in err and "keep_empty_features" not in err
+    got = pd.read_csv(out)
+    assert list(got.columns) == list(df.columns) and got["never"].isna().all()
+    assert (got["id"] == df["id"]).all() and (got["note"] == "x").all()
+    assert not got[["a", "b", "kind"]].isna().any().any()
+    assert main(["impute", str(src), "-o", str(tmp_path / "again.csv"), "--drop", "id", "note", "--model", str(model),
+                 "-q"]) == 0  # the saved model, without the empty column, on the same table
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again.csv"), got)
+
+
+def test_warnings_are_one_line_each(tmp_path, table, capsys):
+    src, df = table
+    df.assign(kind=df["kind"].where(df.index % 9 != 0, "?")).to_csv(src, index=False)
+    assert main(["impute", str(src), "-o", str(tmp_path / "o.csv"), "--drop", "id", *FAST]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if ": warning: " in line]
+    assert warned and all(line.startswith("vaetools impute: warning: column 'kind' holds '?'") for line in warned)
+    assert ".py:" not in err  # no Python file and line
+
+
 def test_column_types_force_a_kind(tmp_path, table):
     src, df = table
     out = tmp_path / "out.csv"
