@@ -270,6 +270,8 @@ def cmd_impute(args) -> int:
     filled = _datetimes_as_dates(_numbers_as_decimals(filled, decimals, rows), python_dates, rows)
     if _format_of(out, "output") == "csv":  # dates and numbers as they came; Parquet keeps them typed
         filled = _numbers_as_text(_dates_as_text(filled, dates_found, rows), numbers_found, rows)
+        if style is not None:  # a CSV in, a CSV out: its float columns as written
+            filled = _floats_as_text(filled, _float_texts(src, df, style), style, rows)
     write_table(filled, out, args.overwrite, style=style or CSVStyle(), arrow_types=_arrow_types(src))
     if args.save_model:
         imputer.save(args.save_model, overwrite=args.overwrite)
@@ -440,6 +442,40 @@ def _numbers_as_text(filled, found: dict, rows=None):
     for c, (fmt, text) in found.items():
         def written(col, fmt=fmt):
             return col.map(lambda v: None if pd.isna(v) else fmt.write(v))
+
+        filled[c] = _observed_as_given(text, filled[c], rows, written)
+    return filled
+
+
+def _float_texts(src: Path, df, style: CSVStyle) -> dict:
+    """The float columns of the CSV ``src`` (``df`` as ``read_table`` read it) as written, for
+    ``_floats_as_text``: a second reading, as text, of those columns alone."""
+    import pandas as pd
+
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c].dtype)]
+    if not floats or len(set(df.columns)) != len(df.columns):
+        return {}
+    text = pd.read_csv(src, dtype=str, keep_default_na=False, sep=style.sep, usecols=floats)
+    return {c: text[c].where(df[c].notna().to_numpy(), None) for c in floats}
+
+
+def _floats_as_text(filled, found: dict, style: CSVStyle, rows=None):
+    """``filled`` with the float columns of a CSV written back as they came (1.080, not 1.08;
+    1e3, not 1000.0), and imputed values with as many decimal places as the column's observed
+    values have at most, where they are all written plainly (12.5, -0.250)."""
+    import pandas as pd
+
+    plain = re.compile(rf"^\s*[+-]?\d+(?:{re.escape(style.decimal)}(\d+))?\s*$")
+    for c, text in found.items():
+        if c not in filled.columns or not pd.api.types.is_float_dtype(filled[c].dtype):
+            continue
+        seen = text.dropna()
+        matches = [plain.match(v) for v in seen]
+        places = max((len(m[1] or "") for m in matches), default=None) if all(matches) else None
+
+        def written(col, places=places):
+            out = col.map(lambda v: None if pd.isna(v) else f"{v:.{places}f}" if places is not None else repr(float(v)))
+            return out.str.replace(".", style.decimal, regex=False) if style.decimal != "." else out
 
         filled[c] = _observed_as_given(text, filled[c], rows, written)
     return filled

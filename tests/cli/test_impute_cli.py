@@ -60,6 +60,38 @@ def test_every_column_comes_back_in_its_place_empty_ones_and_dropped_ones_too(tm
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again.csv"), got)
 
 
+@pytest.mark.parametrize("sep,decimal", [(",", "."), (";", ",")])
+def test_a_csv_s_numbers_come_back_as_written_and_imputed_ones_with_its_decimal_places(tmp_path, sep, decimal):
+    # 1.080 came back as 1.08 and 1e3 as 1000.0, imputed values with 16 digits
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=120)
+    a = pd.Series([f"{v:.3f}" for v in t], dtype=object)
+    b = pd.Series([f"{v:.2f}" for v in 2 * t + 5], dtype=object)
+    big = pd.Series([f"{v:.1e}" for v in np.exp(t + 5)], dtype=object)  # 1.2e+02: not plain
+    for col, every in ((a, 5), (b, 7), (big, 6)):
+        col[::every] = None
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame = pd.DataFrame({"a": a, "b": b, "big": big})
+    (frame.apply(lambda c: c.str.replace(".", decimal, regex=False)) if decimal == "," else frame).to_csv(
+        src, index=False, sep=sep)
+    assert main(["impute", str(src), "-o", str(out), *FAST]) == 0
+    given = pd.read_csv(src, dtype=str, sep=sep, keep_default_na=False)
+    got = pd.read_csv(out, dtype=str, sep=sep, keep_default_na=False)
+    for c in given.columns:
+        seen = given[c] != ""
+        assert (got[c][seen] == given[c][seen]).all()  # as written, trailing zeros and exponents too
+        assert (got[c] != "").all()
+    mark = "\\" + decimal if decimal == "." else decimal
+    assert got["a"][given["a"] == ""].str.fullmatch(rf"-?\d+{mark}\d{{3}}").all()  # the column's 3 places
+    assert got["b"][given["b"] == ""].str.fullmatch(rf"-?\d+{mark}\d{{2}}").all()
+    assert main(["impute", str(src), "-o", str(tmp_path / "m.csv"), "--multiple", "2", *FAST]) == 0
+    stacked = pd.read_csv(tmp_path / "m.csv", dtype=str, sep=sep, keep_default_na=False)
+    for i in (1, 2):
+        copy = stacked[stacked["imputation"] == str(i)].reset_index(drop=True)
+        assert (copy["a"][given["a"] != ""] == given["a"][given["a"] != ""]).all()
+        assert copy["a"][given["a"] == ""].str.fullmatch(rf"-?\d+{mark}\d{{3}}").all()
+
+
 def test_warnings_are_one_line_each(tmp_path, table, capsys):
     src, df = table
     df.assign(kind=df["kind"].where(df.index % 9 != 0, "?")).to_csv(src, index=False)
