@@ -69,7 +69,7 @@ def check_description(time, dtype) -> None:
 def numpy_time_dtype(dtype):
     """The NumPy-backed dtype of an Arrow timestamp, date or duration dtype (as
     ``pd.read_parquet(..., dtype_backend="pyarrow")`` gives them), whose values pandas' ``.dt``
-    and ``asi8`` take; any other dtype as it is. Dates count seconds from midnight."""
+    and ``asi8`` take; any other dtype as it is. An Arrow date is a datetime64 at its midnight."""
     arrow = getattr(dtype, "pyarrow_dtype", None)
     if arrow is None:
         return dtype
