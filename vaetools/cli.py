@@ -38,6 +38,9 @@ DATE_FORMAT_KEY = "vaetools.csv.date_format."
 # a decimal column compress coded as whole units of its last place (cents): its places, under
 # this prefix and the column's name, for decompress to give decimals back
 DECIMAL_PLACES_KEY = "vaetools.decimal_places."
+# a CSV's float column compress coded as a decimal of its places (from its text), for decompress
+# to give a Parquet file floats again; a CSV gets the decimals, written with those places
+CSV_FLOAT_KEY = "vaetools.csv.float."
 # and each --numbers column's way of writing them (``NumberText.to_json``), for decompress to
 # write a CSV's $1,234.50 as it came
 NUMBER_TEXT_KEY = "vaetools.csv.number_text."
@@ -481,6 +484,51 @@ def _floats_as_text(filled, found: dict, style: CSVStyle, rows=None):
     return filled
 
 
+def _floats_as_written_decimals(df, found: dict, style: CSVStyle, keep: list, saved=None) -> list:
+    """The float columns of a CSV whose values are all written plainly (12.5, -0.250), read in
+    place as the decimals they write, which ``compress`` codes as whole units of their last place:
+    a bound under half that place stores them exactly, and ``decompress`` writes them back with
+    their places (1.080, not 1.0800000000000001). ``found``: from ``_float_texts``; ``keep``:
+    columns stored as they are; ``saved``: a compressor given with --model, whose fit says which
+    columns it took so (in whole units, an integer dtype) and which as floats. Returns the
+    columns read so."""
+    import decimal
+
+    import pandas as pd
+
+    plain = re.compile(rf"^\s*[+-]?\d+(?:{re.escape(style.decimal)}(\d{{1,9}}))?\s*$")
+    fitted = getattr(saved, "fit_dtypes_", None)
+    out = []
+    for c, text in found.items():
+        seen = text.dropna()
+        in_units = fitted is None or pd.api.types.is_integer_dtype(_dtype_or_none(fitted.get(c)))
+        if c in keep or not len(seen) or not in_units:
+            continue
+        if not all(plain.match(v) for v in seen):
+            if fitted is not None:  # the model reads whole units: numbers in another form would be misread
+                odd = next(v for v in seen if not plain.match(v))
+                raise CLIError(f"column {c!r} was fitted as numbers written plainly (12.5), coded in whole units "
+                               f"of their last place, but this table writes {odd!r}; refit without --model")
+            continue
+        values = [None if v is None else decimal.Decimal(v.strip().replace(style.decimal, "."))
+                  for v in text.astype(object).where(text.notna(), None)]
+        places = max(-v.as_tuple().exponent for v in values if v is not None)
+        if max(abs(v) for v in values if v is not None).scaleb(places) >= 2**53:
+            continue  # past float64's whole numbers: coded as numbers
+        df[c] = pd.Series(values, index=df.index, dtype=object)
+        out.append(c)
+    return out
+
+
+def _dtype_or_none(name):
+    from vaetools.tabular.schema import dtype_from_name
+
+    try:
+        return dtype_from_name(name)
+    except ValueError:
+        return None
+
+
 def _dates_to_parse(names: list, saved, df) -> list:
     """``--dates``, and with ``--model`` the columns of ``df`` the model holds as dates: a table
     of the same columns has them as text again (a CSV), and the model says what they are."""
@@ -708,6 +756,8 @@ def cmd_compress(args) -> int:
     saved = VAECompressor.load(args.model) if args.model else None
     dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
     numbers_found = _parse_numbers(df, args.numbers, src, style)
+    written_floats = _floats_as_written_decimals(df, _float_texts(src, df, style), style, args.passthrough, saved) \
+        if style is not None else []
     units = _decimals_as_units(df, _decimals_as_numbers(df))
     _dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if saved is not None:
@@ -741,6 +791,7 @@ def cmd_compress(args) -> int:
     kept |= {DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}
     kept |= {DECIMAL_PLACES_KEY + str(c): str(places) for c, places in units.items()}
     kept |= {NUMBER_TEXT_KEY + str(c): fmt.to_json() for c, (fmt, _) in numbers_found.items()}
+    kept |= {CSV_FLOAT_KEY + str(c): "1" for c in written_floats if c in units}
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough, metadata=kept or None)
     ratio = src.stat().st_size / report["total"]
@@ -776,9 +827,12 @@ def cmd_decompress(args) -> int:
     kept = file_metadata(src) if src.exists() else {}  # what compress kept of the input's form
     style = _decompressed_style(kept, args.sep, args.decimal) if csv else CSVStyle()
     df = decompress(src, rows=rows)
+    floats = _by_column(kept, CSV_FLOAT_KEY)
     for c, places in _by_column(kept, DECIMAL_PLACES_KEY).items():  # whole units back to decimals
         if c in df.columns and pd.api.types.is_integer_dtype(df[c]) and places.isdigit():
             df[c] = _units_as_decimals(df[c], int(places))
+            if c in floats and not csv:  # a CSV's float column: floats again in Parquet
+                df[c] = pd.to_numeric(df[c]).astype("Float64")
     for c, text in (_by_column(kept, NUMBER_TEXT_KEY) if csv else {}).items():  # --numbers likewise
         fmt = NumberText.from_json(text)
         if c in df.columns and fmt is not None and df[c].map(lambda v: isinstance(v, decimal.Decimal) or pd.isna(v)).all():

@@ -238,6 +238,56 @@ def test_numbers_with_signs_compress_as_cents_and_decompress_written_as_they_cam
     assert np.abs(decoded - euros[text.notna()]).max() <= 0.01 * (euros.max() - euros.min())
 
 
+def test_a_csv_s_plain_numbers_compress_as_whole_units_and_decompress_with_their_places(tmp_path, capsys):
+    # they were floats: a decompressed CSV had 0.15150251894355482 where the input had 0.126, and
+    # no bound stored 1.080 exactly
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=300)
+    a = pd.Series([f"{v:.3f}" for v in t], dtype=object)
+    a[::7] = None
+    src, vtz = tmp_path / "in.csv", tmp_path / "t.vtz"
+    pd.DataFrame({"a": a, "b": [f"{v:.1e}" for v in np.exp(t)]}).to_csv(src, index=False)  # b: not plain
+    fast = ["--epochs", "10", "-q", "--overwrite"]
+    assert main(["compress", str(src), "-o", str(vtz), "--error-mode", "absolute", "--error-bound", "a=0.0004,b=0.01",
+                 "--save-model", str(tmp_path / "m.vtm"), *fast]) == 0
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "out.csv"), "--overwrite"]) == 0
+    back = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert back["a"].isna().equals(a.isna()) and (back["a"][a.notna()] == a[a.notna()]).all()  # exact, as written
+    assert main(["compress", str(src), "-o", str(vtz), *fast]) == 0  # 1% of the range
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "out.csv"), "--overwrite"]) == 0
+    back = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert back["a"][a.notna()].str.fullmatch(r"-?\d\.\d{3}").all()  # with the column's places
+    err = (back["a"][a.notna()].astype(float) - a[a.notna()].astype(float)).abs().max()
+    assert err <= 0.01 * (t.max() - t.min())
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "out.parquet"), "--overwrite"]) == 0
+    assert pd.read_parquet(tmp_path / "out.parquet")["a"].dtype == "Float64"  # floats again in Parquet
+    # a model fitted in whole units reads the column so again, and refuses it written otherwise
+    assert main(["compress", str(src), "-o", str(vtz), "--model", str(tmp_path / "m.vtm"), "-q", "--overwrite"]) == 0
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "again.csv"), "--overwrite"]) == 0
+    assert (pd.read_csv(tmp_path / "again.csv", dtype=str)["a"][a.notna()] == a[a.notna()]).all()
+    pd.DataFrame({"a": a.where(a.isna(), "1e-3"), "b": ["1.0e+00"] * 300}).to_csv(tmp_path / "odd.csv", index=False)
+    assert main(["compress", str(tmp_path / "odd.csv"), "-o", str(vtz), "--model", str(tmp_path / "m.vtm"), "-q",
+                 "--overwrite"]) == 2
+    assert "column 'a' was fitted as numbers written plainly" in capsys.readouterr().err
+
+
+def test_a_model_fitted_on_floats_keeps_reading_a_csv_s_numbers_as_floats(tmp_path):
+    # a compressor fitted on floats (from Python, or by vaetools before whole units) must not be
+    # handed the column in thousandths
+    from vaetools import VAECompressor
+
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=200)
+    df = pd.DataFrame({"a": t.round(3), "b": (2 * t).round(2)})
+    VAECompressor(max_epochs=5, random_state=0, error_bound=0.01).fit(df).save(tmp_path / "m.vtm")
+    df.to_csv(tmp_path / "in.csv", index=False)
+    vtz = tmp_path / "t.vtz"
+    assert main(["compress", str(tmp_path / "in.csv"), "-o", str(vtz), "--model", str(tmp_path / "m.vtm"), "-q"]) == 0
+    assert main(["decompress", str(vtz), "-o", str(tmp_path / "out.csv")]) == 0
+    back = pd.read_csv(tmp_path / "out.csv")
+    assert (back["a"] - df["a"]).abs().max() <= 0.01 * (t.max() - t.min()) * 1.0001
+
+
 def test_parquet_decimals_compress_as_whole_cents_and_decompress_as_decimals(tmp_path, capsys):
     # coded as integers of their last place, a bound keeps them within it and one under half a
     # cent keeps them exact; decompress gives decimals again, not floats
