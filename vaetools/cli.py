@@ -484,39 +484,38 @@ def _floats_as_text(filled, found: dict, style: CSVStyle, rows=None):
     return filled
 
 
-def _floats_as_written_decimals(df, found: dict, style: CSVStyle, keep: list, saved=None) -> list:
-    """The float columns of a CSV whose values are all written plainly (12.5, -0.250), read in
-    place as the decimals they write, which ``compress`` codes as whole units of their last place:
-    a bound under half that place stores them exactly, and ``decompress`` writes them back with
-    their places (1.080, not 1.0800000000000001). ``found``: from ``_float_texts``; ``keep``:
-    columns stored as they are; ``saved``: a compressor given with --model, whose fit says which
-    columns it took so (in whole units, an integer dtype) and which as floats. Returns the
-    columns read so."""
-    import decimal
-
+def _floats_as_units(df, found: dict, style: CSVStyle, keep: list, saved=None) -> dict:
+    """The float columns of a CSV whose values are all written plainly (12.5, -0.250), coded in
+    place as whole units of their last place (Int64 thousandths for 0.250), as Parquet's
+    decimals are (``_decimals_as_units``): a bound under half that place stores them exactly,
+    and ``decompress`` writes them back with their places (1.080, not 1.0800000000000001).
+    ``found``: from ``_float_texts``; ``keep``: columns stored as they are; ``saved``: a
+    compressor given with --model, whose fit says which columns it took so (an integer dtype)
+    and which as floats. Returns each column's places."""
     import pandas as pd
 
-    plain = re.compile(rf"^\s*[+-]?\d+(?:{re.escape(style.decimal)}(\d{{1,9}}))?\s*$")
+    plain = rf"^\s*[+-]?\d+(?:{re.escape(style.decimal)}\d{{1,9}})?\s*$"
     fitted = getattr(saved, "fit_dtypes_", None)
-    out = []
+    out = {}
     for c, text in found.items():
-        seen = text.dropna()
         in_units = fitted is None or pd.api.types.is_integer_dtype(_dtype_or_none(fitted.get(c)))
-        if c in keep or not len(seen) or not in_units:
+        seen = text.dropna().str.strip()
+        if c in keep or not in_units or not len(seen):
             continue
-        if not all(plain.match(v) for v in seen):
+        matched = seen.str.match(plain)
+        if not matched.all():
             if fitted is not None:  # the model reads whole units: numbers in another form would be misread
-                odd = next(v for v in seen if not plain.match(v))
                 raise CLIError(f"column {c!r} was fitted as numbers written plainly (12.5), coded in whole units "
-                               f"of their last place, but this table writes {odd!r}; refit without --model")
+                               f"of their last place, but this table writes {seen[~matched].iloc[0]!r}; refit "
+                               "without --model")
             continue
-        values = [None if v is None else decimal.Decimal(v.strip().replace(style.decimal, "."))
-                  for v in text.astype(object).where(text.notna(), None)]
-        places = max(-v.as_tuple().exponent for v in values if v is not None)
-        if max(abs(v) for v in values if v is not None).scaleb(places) >= 2**53:
-            continue  # past float64's whole numbers: coded as numbers
-        df[c] = pd.Series(values, index=df.index, dtype=object)
-        out.append(c)
+        places = int(seen.str.partition(style.decimal)[2].str.len().max())
+        units = (df[c].astype("float64") * 10.0**places).round()
+        # at most 15 digits: the float read from the text, times 10**places, rounds to its digits exactly
+        if units.abs().max() >= 1e15:
+            continue
+        df[c] = units.astype("Int64")
+        out[c] = places
     return out
 
 
@@ -756,9 +755,9 @@ def cmd_compress(args) -> int:
     saved = VAECompressor.load(args.model) if args.model else None
     dates_found = _parse_dates(df, _dates_to_parse(args.dates, saved, df), src, args.date_order)
     numbers_found = _parse_numbers(df, args.numbers, src, style)
-    written_floats = _floats_as_written_decimals(df, _float_texts(src, df, style), style, args.passthrough, saved) \
-        if style is not None else []
-    units = _decimals_as_units(df, _decimals_as_numbers(df))
+    written_floats = _floats_as_units(df, _float_texts(src, df, style), style, args.passthrough, saved) \
+        if style is not None else {}
+    units = _decimals_as_units(df, _decimals_as_numbers(df)) | written_floats
     _dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if saved is not None:
         comp = saved
@@ -791,7 +790,7 @@ def cmd_compress(args) -> int:
     kept |= {DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}
     kept |= {DECIMAL_PLACES_KEY + str(c): str(places) for c, places in units.items()}
     kept |= {NUMBER_TEXT_KEY + str(c): fmt.to_json() for c, (fmt, _) in numbers_found.items()}
-    kept |= {CSV_FLOAT_KEY + str(c): "1" for c in written_floats if c in units}
+    kept |= {CSV_FLOAT_KEY + str(c): "1" for c in written_floats}
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
                            overwrite=args.overwrite, passthrough=args.passthrough, metadata=kept or None)
     ratio = src.stat().st_size / report["total"]
