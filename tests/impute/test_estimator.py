@@ -270,6 +270,10 @@ def test_arrow_decimal_dictionary_and_half_float_columns_impute_save_and_load(tm
     assert out["x"][hidden].map(lambda v: v.as_tuple().exponent).eq(-3).all()  # on the decimal's grid
     imp.save(tmp_path / "arrow.vtm")
     pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "arrow.vtm").transform(df), out)
+    # beside a date column the numeric columns are read one by one, where the decimal failed too
+    dated = df.assign(day=pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(len(df)) % 300, unit="D"))
+    filled = VAEImputer(**FAST).fit_transform(dated)
+    assert filled.dtypes.equals(dated.dtypes) and filled["x"].notna().all()
 
 
 def test_saved_model_whose_arrays_state_more_than_they_hold_is_refused_before_allocating(tmp_path, holey):

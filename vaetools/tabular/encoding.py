@@ -162,14 +162,13 @@ class TableEncoder:
             return block.to_numpy(dtype=np.float64, na_value=np.nan)
         out = np.empty((len(df), len(self.num_cols)))
         for k, j in enumerate(self.num_cols):
-            col = df.iloc[:, j]
-            if times.is_time(col.dtype) or self.specs[j].time or times.is_time_of_day(col):
-                out[:, k] = column_numbers(col, self.specs[j])
-                continue
+            col, spec = df.iloc[:, j], self.specs[j]
             try:
-                out[:, k] = pd.to_numeric(df.iloc[:, j], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+                out[:, k] = column_numbers(col, spec)
             except (ValueError, TypeError) as exc:
-                raise ValueError(f"column {self.specs[j].name!r} was numeric at fit but now holds "
+                if spec.time or times.is_time(col.dtype) or times.is_time_of_day(col):
+                    raise  # check_like_fit's message names the column and the fix
+                raise ValueError(f"column {spec.name!r} was numeric at fit but now holds "
                                  f"non-numeric values ({exc}); clean it or refit") from None
         return out
 
