@@ -237,8 +237,8 @@ def cmd_impute(args) -> int:
                            "rename them first")
     # a column with no value has nothing to impute from or to: written back as it came (empty),
     # where the imputer would drop it from the output
-    known = set(getattr(saved, "fit_columns_", df.columns))
-    empty = [c for c in df.columns if c not in args.drop and df[c].isna().all() and (saved is None or c not in known)]
+    known = set(saved.fit_columns_) if saved is not None else set()  # a saved model imputes its own columns
+    empty = [c for c in df.columns if c not in args.drop and c not in known and df[c].isna().all()]
     if empty:
         what = f"column {empty[0]!r} has" if len(empty) == 1 else f"columns {', '.join(map(repr, empty))} have"
         print(f"vaetools: {what} no value: written back empty", file=sys.stderr)
@@ -462,19 +462,30 @@ def _float_texts(src: Path, df, style: CSVStyle) -> dict:
     return {c: text[c].where(df[c].notna().to_numpy(), None) for c in floats}
 
 
+def _plain_places(text, decimal: str) -> tuple[int | None, str | None]:
+    """The most decimal places of a column's observed values (``text``, None where missing)
+    where every one is written plainly (12.5, -0.250; not 1e3 or 1,234.5), else None; and the
+    first value not so written, else one with the most places (for messages)."""
+    seen = text.dropna().str.strip()
+    if not len(seen):
+        return None, None
+    plain = seen.str.match(rf"^[+-]?\d+(?:{re.escape(decimal)}\d+)?$")
+    if not plain.all():
+        return None, seen[~plain].iloc[0]
+    places = seen.str.partition(decimal)[2].str.len()
+    return int(places.max()), seen[places.idxmax()]
+
+
 def _floats_as_text(filled, found: dict, style: CSVStyle, rows=None):
     """``filled`` with the float columns of a CSV written back as they came (1.080, not 1.08;
     1e3, not 1000.0), and imputed values with as many decimal places as the column's observed
-    values have at most, where they are all written plainly (12.5, -0.250)."""
+    values have at most, where they are all written plainly (``_plain_places``)."""
     import pandas as pd
 
-    plain = re.compile(rf"^\s*[+-]?\d+(?:{re.escape(style.decimal)}(\d+))?\s*$")
     for c, text in found.items():
         if c not in filled.columns or not pd.api.types.is_float_dtype(filled[c].dtype):
             continue
-        seen = text.dropna()
-        matches = [plain.match(v) for v in seen]
-        places = max((len(m[1] or "") for m in matches), default=None) if all(matches) else None
+        places, _ = _plain_places(text, style.decimal)
 
         def written(col, places=places):
             out = col.map(lambda v: None if pd.isna(v) else f"{v:.{places}f}" if places is not None else repr(float(v)))
@@ -494,22 +505,18 @@ def _floats_as_units(df, found: dict, style: CSVStyle, keep: list, saved=None) -
     and which as floats. Returns each column's places."""
     import pandas as pd
 
-    plain = rf"^\s*[+-]?\d+(?:{re.escape(style.decimal)}\d{{1,9}})?\s*$"
     fitted = getattr(saved, "fit_dtypes_", None)
     out = {}
     for c, text in found.items():
         in_units = fitted is None or pd.api.types.is_integer_dtype(_dtype_or_none(fitted.get(c)))
-        seen = text.dropna().str.strip()
-        if c in keep or not in_units or not len(seen):
+        if c in keep or not in_units or not text.notna().any():
             continue
-        matched = seen.str.match(plain)
-        if not matched.all():
+        places, example = _plain_places(text, style.decimal)
+        if places is None or places > 9:  # (at most 9 places: whole units within 15 digits)
             if fitted is not None:  # the model reads whole units: numbers in another form would be misread
                 raise CLIError(f"column {c!r} was fitted as numbers written plainly (12.5), coded in whole units "
-                               f"of their last place, but this table writes {seen[~matched].iloc[0]!r}; refit "
-                               "without --model")
+                               f"of their last place, but this table writes {example!r}; refit without --model")
             continue
-        places = int(seen.str.partition(style.decimal)[2].str.len().max())
         units = (df[c].astype("float64") * 10.0**places).round()
         # at most 15 digits: the float read from the text, times 10**places, rounds to its digits exactly
         if units.abs().max() >= 1e15:
