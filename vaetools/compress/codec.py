@@ -385,15 +385,14 @@ def dtype_grid(dtype: str | None, values: np.ndarray) -> tuple[float, bool] | No
     arrow = getattr(kind, "pyarrow_dtype", None)
     if arrow is not None and hasattr(arrow, "scale") and hasattr(arrow, "precision"):  # decimal32..256
         return 10.0 ** -arrow.scale, True
-    floats = {"float16": np.float16, "halffloat[pyarrow]": np.float16, "Float32": np.float32,
-              "float32": np.float32, "float[pyarrow]": np.float32}
-    if dtype not in floats:
+    held = getattr(kind, "numpy_dtype", kind)  # NumPy's, pandas' Float32 and Arrow's floats alike
+    if not isinstance(held, np.dtype) or held not in (np.float16, np.float32):
         return None
     observed = np.abs(values[np.isfinite(values)])
     largest = float(observed.max()) if observed.size else 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         # twice the spacing there: a decoded value may round up past a power of two
-        spacing = 2.0 * float(np.spacing(floats[dtype](largest)))
+        spacing = 2.0 * float(np.spacing(held.type(largest)))
     return (spacing if np.isfinite(spacing) else math.inf), False
 
 
@@ -580,8 +579,8 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
                 s = bound_steps[j]["step"]
                 q = np.where(obs, np.rint((np.nan_to_num(truths[j][rows]) - base) / s), 0).astype(np.int64)
                 pieces.setdefault(f"resid/{j}", []).append(q)
-                pieces.setdefault(f"value/{j}", []).append(base + q * s)
-                return base + q * s
+                pieces.setdefault(f"value/{j}", []).append(base + q * s)  # for _check_bound
+                return pieces[f"value/{j}"][-1]
             if kind == "binary":
                 c = enc_obj.bin_cols.index(j)
                 true = table.bin[rows, c].astype(np.int64)
