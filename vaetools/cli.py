@@ -388,10 +388,10 @@ def _parse_dates(df, columns: list, src: Path, order: str | None) -> dict:
 def _time_of_day_format(col) -> str | None:
     """The format of a text column of times of day (%H:%M, %H:%M:%S or %H:%M:%S.%f), where
     every value is one; else None."""
-    from vaetools.tabular.schema import _TIME_TEXT
+    from vaetools.tabular.schema import TIME_TEXT
 
     seen = col.dropna().astype(str).str.strip()
-    if not len(seen) or not seen.str.match(_TIME_TEXT).all() or seen.str.contains(r"\.\d{7,}").any():
+    if not len(seen) or not seen.str.match(TIME_TEXT).all() or seen.str.contains(r"\.\d{7,}").any():
         return None  # (%f reads up to microseconds)
     widest = int(seen.str.count(":").max()) + int(seen.str.contains(".", regex=False).any())
     return ("%H:%M", "%H:%M:%S", "%H:%M:%S.%f")[widest - 1]

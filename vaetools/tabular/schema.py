@@ -267,18 +267,23 @@ class NestedValuesError(ValueError):
 # a date at the start of a text: 2020-01-31, 31/01/2020, 1.31.20, 20200131, 2020-01-31T10:00
 _DATE_TEXT = r"^\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(19|20)\d{2}[01]\d[0-3]\d)(?!\d)"
 # a time of day alone: 08:30, 8:30:15, 17:05:00.250
-_TIME_TEXT = r"^\s*([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?\s*$"
+TIME_TEXT = r"^\s*([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?\s*$"
 # a UTC offset at the end of a timestamp (Z, +02:00, -0500): pandas reads offsets that change
 # along the column (daylight saving) only to UTC
 _OFFSET_TEXT = r"(Z|[+-]\d\d:?\d\d)$"
 
 
-def _number_text_example(obs: pd.Series, sample: int = 200):
-    """One value of a text column whose sampled values all read as numbers, else None."""
+def _text_sample(obs: pd.Series, sample: int = 200) -> pd.Series | None:
+    """The first ``sample`` observed values of a column, where they are all text, else None:
+    what the examples below judge a column of text by."""
     head = obs.iloc[:sample]
-    if not all(isinstance(v, str) for v in head):
-        return None
-    return head.iloc[0] if pd.to_numeric(head, errors="coerce").notna().all() else None
+    return head if len(head) and all(isinstance(v, str) for v in head) else None
+
+
+def _number_text_example(obs: pd.Series):
+    """One value of a text column whose sampled values all read as numbers, else None."""
+    head = _text_sample(obs)
+    return head.iloc[0] if head is not None and pd.to_numeric(head, errors="coerce").notna().all() else None
 
 
 def _date_text_example(obs: pd.Series, sample: int = 200):
@@ -294,12 +299,12 @@ def _date_text_example(obs: pd.Series, sample: int = 200):
     return text.iloc[0] if parsed.notna().mean() >= 0.9 else None
 
 
-def _decorated_number_example(obs: pd.Series, sample: int = 200):
+def _decorated_number_example(obs: pd.Series):
     """One value of a text column that holds numbers written with a currency or percent sign
     or grouped thousands ($1,234.50, 51.3%, 1.234,50 €), and the fix that reads them (decimal
     point or comma), else None."""
-    head = obs.iloc[:sample]
-    if not len(head) or not all(isinstance(v, str) for v in head):
+    head = _text_sample(obs)
+    if head is None:
         return None
     for mark, fix in ((".", "signs"), (",", "signs_comma")):
         if NumberText.learn(head.str.strip(), mark) is not None:
@@ -307,12 +312,10 @@ def _decorated_number_example(obs: pd.Series, sample: int = 200):
     return None
 
 
-def _time_text_example(obs: pd.Series, sample: int = 200):
+def _time_text_example(obs: pd.Series):
     """One value of a text column that holds times of day (08:30:15), else None."""
-    head = obs.iloc[:sample]
-    if not len(head) or not all(isinstance(v, str) for v in head):
-        return None
-    return head.iloc[0] if head.str.match(_TIME_TEXT).all() else None
+    head = _text_sample(obs)
+    return head.iloc[0] if head is not None and head.str.match(TIME_TEXT).all() else None
 
 
 # the fixes error messages suggest, in the syntax of the caller's DataFrame library ({c}: the
