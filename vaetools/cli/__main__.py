@@ -1,0 +1,5 @@
+import sys
+
+from vaetools.cli.commands import main
+
+sys.exit(main())
