@@ -140,6 +140,7 @@ def test_a_decimal_comma_csv_decompresses_as_it_came(tmp_path, csv, capsys):
     """A spreadsheet's export (semicolons, decimal commas) comes back in its own style: the
     file keeps the style, and --sep / --decimal choose another."""
     _, df = csv
+    df = df.assign(price=(df["a"] * 100 + 1000).round(2))  # plain numbers: coded as whole cents
     eu = tmp_path / "eu.csv"
     df.to_csv(eu, sep=";", decimal=",", index=False)
     vtz = tmp_path / "t.vtz"
@@ -149,9 +150,10 @@ def test_a_decimal_comma_csv_decompresses_as_it_came(tmp_path, csv, capsys):
     back = tmp_path / "back.csv"
     assert main(["decompress", str(vtz), "-o", str(back)]) == 0
     lines = back.read_text().splitlines()
-    assert lines[0] == "a;b;c" and "," in lines[1] and "." not in lines[1]
+    assert lines[0] == "a;b;c;price" and "," in lines[1] and "." not in lines[1]
     got = pd.read_csv(back, sep=";", decimal=",")
-    assert ((got["a"] - df["a"]).abs() <= 0.01 * (df["a"].max() - df["a"].min())).all()
+    for c in ("a", "price"):
+        assert ((got[c] - df[c]).abs() <= 0.01 * (df[c].max() - df[c].min()) + 1e-9).all()
     plain = tmp_path / "plain.csv"
     assert main(["decompress", str(vtz), "-o", str(plain), "--sep", ",", "--decimal", "."]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(plain), got)
@@ -322,3 +324,14 @@ def test_parquet_decimals_compress_as_whole_cents_and_decompress_as_decimals(tmp
     assert main(["compress", str(src), "-o", str(tmp_path / "u.vtz"), "--error-mode", "absolute",
                  "--error-bound", "0.5", *fast]) == 2
     assert "give the decimal columns ['price'] their own bound" in capsys.readouterr().err
+
+
+def test_decimals_are_written_to_csv_in_fixed_point_with_the_csv_decimal_mark(tmp_path):
+    import decimal
+
+    from vaetools.cli import CSVStyle, write_table
+
+    df = pd.DataFrame({"d": [decimal.Decimal(1).scaleb(-9), decimal.Decimal("-12.50"), None], "x": [1.5, 2.0, 3.0]})
+    write_table(df, tmp_path / "eu.csv", overwrite=False, style=CSVStyle(";", ","))
+    assert (tmp_path / "eu.csv").read_text().splitlines() == ["d;x", "0,000000001;1,5", "-12,50;2,0", ";3,0"]
+    assert df["d"][0] == decimal.Decimal("1E-9")  # the caller's frame is left as it was

@@ -157,7 +157,7 @@ def write_table(df, path: Path, overwrite: bool, index: bool = False, style: CSV
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
-            df.to_csv(tmp, index=index, sep=style.sep, decimal=style.decimal)
+            _decimals_written(df, style.decimal).to_csv(tmp, index=index, sep=style.sep, decimal=style.decimal)
         elif not arrow_types:
             df.to_parquet(tmp, index=index)
         else:
@@ -181,6 +181,24 @@ def write_table(df, path: Path, overwrite: bool, index: bool = False, style: CSV
     except FileExistsError:
         raise CLIError(f"output {path} appeared while vaetools was working; it is left as it is. "
                        "Pass --overwrite to replace it") from None
+
+
+def _decimals_written(df, mark: str):
+    """``df`` with its columns of Decimal values as text in fixed point with the CSV's decimal
+    mark: pandas writes them with ``str``, which keeps a point (10,25 came back 10.25 in a
+    decimal-comma CSV) and turns small ones to exponents (1E-9)."""
+    import decimal
+
+    import pandas as pd
+
+    out = df
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if col.dtype == object and col.map(lambda v: isinstance(v, decimal.Decimal)).any():
+            text = col.map(lambda v: format(v, "f").replace(".", mark) if isinstance(v, decimal.Decimal) else v)
+            out = out.copy() if out is df else out
+            out.isetitem(j, pd.Series(text, index=col.index, dtype=object))
+    return out
 
 
 def parquet_types(src: Path) -> dict | None:
