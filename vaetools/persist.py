@@ -29,10 +29,13 @@ FORMAT = "vaetools.estimator"
 # 7: dates and durations (ColumnSpec.extra["time"], ``tabular.times``), which a reader of 6
 # would take for numbers. A file without them is written as 6, which older vaetools read;
 # 8: times of day (kind "timeofday"), which a reader of 7 refuses as damaged; a file without
-# them is written as 7 or 6
-VERSION = 8
+# them is written as 7 or 6; 9: decimals counted in whole units of their last place
+# (ColumnSpec.extra["decimal"], ``tabular.decimals``), which a reader of 8 would give back as
+# units (cents for dollars); a file without them is written as 8, 7 or 6
+VERSION = 9
 _VERSION_WITHOUT_TIMES = 6
 _VERSION_WITHOUT_TIME_OF_DAY = 7
+_VERSION_WITHOUT_DECIMALS = 8
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -68,7 +71,10 @@ def _jsonable_params(est) -> dict:
 def _oldest_version(schema) -> int:
     """The oldest format that holds ``schema``, so that older vaetools load every file they can."""
     kinds = {s.time["kind"] for s in schema if s.time}
-    return VERSION if "timeofday" in kinds else _VERSION_WITHOUT_TIME_OF_DAY if kinds else _VERSION_WITHOUT_TIMES
+    if any(s.decimal for s in schema):
+        return VERSION
+    return _VERSION_WITHOUT_DECIMALS if "timeofday" in kinds else _VERSION_WITHOUT_TIME_OF_DAY if kinds \
+        else _VERSION_WITHOUT_TIMES
 
 
 def save_estimator(est, path, overwrite: bool = False) -> None:

@@ -13,10 +13,10 @@ import numpy as np
 from vaetools.cli.tables import (DECIMAL_MARKS, SEPARATORS, STYLE_KEYS, CLIError, CSVStyle, check_destination,
                                  input_style, parquet_types, read_table, table_format, write_table)
 from vaetools.cli.text_columns import (CSV_FLOAT_KEY, DATE_FORMAT_KEY, DECIMAL_PLACES_KEY, NUMBER_TEXT_KEY,
-                                       bound_in_units, by_column, dates_as_datetimes, dates_as_text, dates_to_parse,
-                                       datetimes_as_dates, decimals_as_numbers, decimals_as_units, float_texts,
-                                       floats_as_text, floats_as_units, numbers_as_decimals, numbers_as_text,
-                                       parse_dates, parse_numbers, strftime, units_as_decimals)
+                                       by_column, dates_as_datetimes, dates_as_text, dates_to_parse,
+                                       datetimes_as_dates, decimals_as_numbers, float_texts, floats_as_decimals,
+                                       floats_as_text, numbers_as_decimals, numbers_as_text, parse_dates,
+                                       parse_numbers, strftime, units_as_decimals)
 
 NA_HELP = ("more values that mark a missing cell, e.g. --na-values '?' -999 (empty fields, NA, N/A, "
            "null and NaN already do)")
@@ -38,7 +38,7 @@ def cmd_impute(args) -> int:
     saved = VAEImputer.load(args.model) if args.model else None
     dates_found = parse_dates(df, dates_to_parse(args.dates, saved, df), src, args.date_order)
     numbers_found = parse_numbers(df, args.numbers, src, style)
-    decimals, python_dates = decimals_as_numbers(df), dates_as_datetimes(df)
+    decimals, python_dates = decimals_as_numbers(df, saved), dates_as_datetimes(df)
     if args.drop:
         unknown = [c for c in args.drop if c not in df.columns]
         if unknown:
@@ -208,20 +208,18 @@ def cmd_compress(args) -> int:
     saved = VAECompressor.load(args.model) if args.model else None
     dates_found = parse_dates(df, dates_to_parse(args.dates, saved, df), src, args.date_order)
     numbers_found = parse_numbers(df, args.numbers, src, style)
-    written_floats = floats_as_units(df, float_texts(src, df, style), style, args.passthrough, saved) \
-        if style is not None else {}
-    units = decimals_as_units(df, decimals_as_numbers(df)) | written_floats
+    written_floats = floats_as_decimals(df, float_texts(src, df, style), style, args.passthrough, saved) \
+        if style is not None else []
+    decimals_as_numbers(df, saved)  # those the compressor cannot count in whole units of their last place
     dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if saved is not None:
         comp = saved
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
         # the bound the model was fitted for, unless one is asked for: any bound is guaranteed
-        bound = "fit" if args.error_bound is None else \
-            bound_in_units(_parse_bound(args.error_bound), args.error_mode or saved.error_mode, units)
+        bound = "fit" if args.error_bound is None else _parse_bound(args.error_bound)
     else:
         comp = VAECompressor(latent_dim=args.latent_dim, rate_weight=args.rate_weight, quantization=args.quantization,
-                             error_bound=bound_in_units(_parse_bound(args.error_bound or "0.01"),
-                                                         args.error_mode or "relative", units),
+                             error_bound=_parse_bound(args.error_bound or "0.01"),
                              error_mode=args.error_mode or "relative",
                              max_epochs=args.epochs or "auto", device=args.device, random_state=args.seed,
                              column_types=_parse_column_types(args.column_types), verbose=0 if args.quiet else 1,
@@ -241,7 +239,6 @@ def cmd_compress(args) -> int:
         bound = "fit"
     kept = {STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal} if style else {}
     kept |= {DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}
-    kept |= {DECIMAL_PLACES_KEY + str(c): str(places) for c, places in units.items()}
     kept |= {NUMBER_TEXT_KEY + str(c): fmt.to_json() for c, (fmt, _) in numbers_found.items()}
     kept |= {CSV_FLOAT_KEY + str(c): "1" for c in written_floats}
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
@@ -279,12 +276,13 @@ def cmd_decompress(args) -> int:
     kept = file_metadata(src) if src.exists() else {}  # what compress kept of the input's form
     style = _decompressed_style(kept, args.sep, args.decimal) if csv else CSVStyle()
     df = decompress(src, rows=rows)
-    floats = by_column(kept, CSV_FLOAT_KEY)
-    for c, places in by_column(kept, DECIMAL_PLACES_KEY).items():  # whole units back to decimals
+    # files of vaetools before decimals in .vtz (format 10): whole units back to decimals
+    for c, places in by_column(kept, DECIMAL_PLACES_KEY).items():
         if c in df.columns and pd.api.types.is_integer_dtype(df[c]) and places.isdigit():
             df[c] = units_as_decimals(df[c], int(places))
-            if c in floats and not csv:  # a CSV's float column: floats again in Parquet
-                df[c] = pd.to_numeric(df[c]).astype("Float64")
+    for c in by_column(kept, CSV_FLOAT_KEY) if not csv else ():  # a CSV's float column: floats in Parquet
+        if c in df.columns and df[c].map(lambda v: isinstance(v, decimal.Decimal) or pd.isna(v)).all():
+            df[c] = pd.to_numeric(df[c]).astype("Float64")
     for c, text in (by_column(kept, NUMBER_TEXT_KEY) if csv else {}).items():  # --numbers likewise
         fmt = NumberText.from_json(text)
         if c in df.columns and fmt is not None and df[c].map(lambda v: isinstance(v, decimal.Decimal) or pd.isna(v)).all():
@@ -338,7 +336,7 @@ def cmd_info(args) -> int:
         print(f"metadata {key}: {value!r}")
     bounds, kinds = dict(facts["error_bounds"]), dict(facts["column_kinds"])
     places = {c: int(v) for c, v in by_column(facts["metadata"], DECIMAL_PLACES_KEY).items() if v.isdigit()}
-    for name in list(kinds):  # decimal columns: coded in whole units of their last place
+    for name in list(kinds):  # decimal columns the command line coded in whole units (format 10 files)
         if str(name) in places:
             p = places[str(name)]
             kinds[name] = f"decimal with {p} places, coded in whole units of {10.0 ** -p:g}"

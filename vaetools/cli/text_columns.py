@@ -7,7 +7,6 @@ Each ``*_as_*`` reader changes the table in place and returns what its writer ne
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +16,12 @@ from vaetools.cli.tables import CLIError, CSVStyle
 # what a .vtz's metadata keeps of its columns' form, each under a prefix and the column's name:
 # a --dates column's format (strftime), for decompress to write a CSV's dates as they came
 DATE_FORMAT_KEY = "vaetools.csv.date_format."
-# a decimal column compress coded as whole units of its last place (cents): its places, under
-# this prefix and the column's name, for decompress to give decimals back
+# a decimal column the command line coded as whole units of its last place (cents), in files of
+# vaetools before the compressor counted decimals itself (format 10): its places, for decompress
+# to give decimals back. No longer written
 DECIMAL_PLACES_KEY = "vaetools.decimal_places."
-# a CSV's float column compress coded as a decimal of its places (from its text), for decompress
-# to give a Parquet file floats again; a CSV gets the decimals, written with those places
+# a CSV's float column compress read as the decimals it is written as, for decompress to give a
+# Parquet file floats again; a CSV gets the decimals, written with their places
 CSV_FLOAT_KEY = "vaetools.csv.float."
 # a --numbers column's way of writing them (``NumberText.to_json``), for decompress to
 # write a CSV's $1,234.50 as it came
@@ -208,34 +208,44 @@ def floats_as_text(filled, found: dict, style: CSVStyle, rows=None):
     return filled
 
 
-def floats_as_units(df, found: dict, style: CSVStyle, keep: list, saved=None) -> dict:
-    """The float columns of a CSV whose values are all written plainly (12.5, -0.250), coded in
-    place as whole units of their last place (Int64 thousandths for 0.250), as Parquet's
-    decimals are (``decimals_as_units``): a bound under half that place stores them exactly,
-    and ``decompress`` writes them back with their places (1.080, not 1.0800000000000001).
-    ``found``: from ``float_texts``; ``keep``: columns stored as they are; ``saved``: a
-    compressor given with --model, whose fit says which columns it took so (an integer dtype)
-    and which as floats. Returns each column's places."""
+def floats_as_decimals(df, found: dict, style: CSVStyle, keep: list, saved=None) -> list:
+    """The float columns of a CSV whose values are all written plainly (12.5, -0.250) with at
+    most 9 places, read in place as the decimals they are written as (from ``found``, their
+    text; ``float_texts``), which the compressor codes in whole units of their last place
+    (``tabular.decimals``): a bound under half that place stores them exactly, and decompress
+    writes them back with their places (1.080, not 1.0800000000000001). ``keep``: columns
+    stored as they are; ``saved``: a compressor given with --model, whose fit says which
+    columns it took as decimals and which as floats. Returns the columns read so."""
+    import decimal
+
     import pandas as pd
 
-    fitted = getattr(saved, "fit_dtypes_", None)
-    out = {}
+    held = {s.name: s for s in getattr(saved, "schema_", [])}
+    out = []
     for c, text in found.items():
-        in_units = fitted is None or pd.api.types.is_integer_dtype(_dtype_or_none(fitted.get(c)))
-        if c in keep or not in_units or not text.notna().any():
+        if c in keep or not text.notna().any():
             continue
+        if saved is not None:
+            spec = held.get(c)
+            if spec is not None and spec.decimal is None and pd.api.types.is_integer_dtype(
+                    _dtype_or_none(saved.fit_dtypes_.get(c))):
+                raise CLIError(f"column {c!r} was fitted by an older vaetools in whole units of its last place "
+                               f"(an integer column), which this one no longer reads; fit the model again")
+            if spec is None or spec.decimal is None:  # a model fitted on floats reads floats
+                continue
         places, example = _plain_places(text, style.decimal)
-        if places is None or places > 9:  # (at most 9 places: whole units within 15 digits)
-            if fitted is not None:  # the model reads whole units: numbers in another form would be misread
-                raise CLIError(f"column {c!r} was fitted as numbers written plainly (12.5), coded in whole units "
-                               f"of their last place, but this table writes {example!r}; refit without --model")
+        if places is None or places > 9:
+            if saved is not None:  # the model reads decimals: numbers in another form would be misread
+                raise CLIError(f"column {c!r} was fitted as numbers written plainly (12.5), read as decimals, "
+                               f"but this table writes {example!r}; refit without --model")
             continue
-        units = (df[c].astype("float64") * 10.0**places).round()
-        # at most 15 digits: the float read from the text, times 10**places, rounds to its digits exactly
-        if units.abs().max() >= 1e15:
+        if df[c].abs().max() * 10.0**places >= 2**52:  # past what whole units hold exactly: floats
             continue
-        df[c] = units.astype("Int64")
-        out[c] = places
+        written = text.str.strip().str.replace(style.decimal, ".", regex=False)
+        df[c] = pd.Series([decimal.Decimal(v) if isinstance(v, str) else None
+                           for v in written.to_numpy(dtype=object, na_value=None)],
+                          index=df.index, dtype=object)
+        out.append(c)
     return out
 
 
@@ -301,16 +311,24 @@ def _object_columns(df, holds):
             yield c, col, seen
 
 
-def decimals_as_numbers(df) -> dict:
-    """Columns of Decimal values (Parquet's decimal128, as data warehouses write NUMERIC) read
-    in place as Float64, which the estimators model as numbers; returns each one's values as
-    they were and its decimal places, for ``numbers_as_decimals``."""
+def decimals_as_numbers(df, saved=None) -> dict:
+    """Columns of Decimal values (Parquet's decimal128, as data warehouses write NUMERIC) that
+    the estimators cannot model as decimals, read in place as Float64: those past 2**53 units
+    of their last place, and those a model given with --model was fitted on as numbers (by a
+    vaetools before decimals). Returns each one's values as they were and its decimal places,
+    for ``numbers_as_decimals``. The others the estimators take as they are."""
     import decimal
 
     import pandas as pd
 
+    from vaetools.tabular.decimals import uncountable
+
+    held = {s.name: s for s in getattr(saved, "schema_", [])}
     found = {}
     for c, col, seen in _object_columns(df, lambda v: isinstance(v, decimal.Decimal)):
+        as_numbers = c in held and held[c].decimal is None and held[c].kind in ("integer", "continuous")
+        if not as_numbers and uncountable(col) is None:
+            continue
         places = max([0] + [-v.as_tuple().exponent for v in seen if v.is_finite()])
         found[c] = (col.copy(), places)
         df[c] = pd.to_numeric(col).astype("Float64")
@@ -338,36 +356,6 @@ def datetimes_as_dates(filled, found: dict, rows=None):
     for c, given in found.items():
         filled[c] = _observed_as_given(given, filled[c], rows, lambda col: col.dt.date)
     return filled
-
-
-def decimals_as_units(df, found: dict) -> dict:
-    """The decimal columns ``decimals_as_numbers`` found, coded in place as whole units of
-    their last place (Int64 cents for 2 places), so that the compressor's integer columns keep
-    every value within the bound and exact below half a unit, and decode to decimals again;
-    returns each one's places. A column with values past 2**53 units stays as numbers."""
-    import pandas as pd
-
-    out = {}
-    for c, (given, places) in found.items():
-        units = [None if pd.isna(v) or not v.is_finite() else int(v.scaleb(places)) for v in given]
-        if all(u is None or abs(u) < 2**53 for u in units):
-            df[c] = pd.array(units, dtype="Int64")
-            out[c] = places
-        else:
-            print(f"vaetools: column {c!r} holds decimals past 2**53 units of their last place; it is "
-                  "compressed as numbers and decompress gives floats", file=sys.stderr)
-    return out
-
-
-def bound_in_units(bound, mode: str, units: dict):
-    """An absolute ``--error-bound`` in the units ``decimals_as_units`` codes decimal columns
-    in; a relative one (a share of the range) needs no change."""
-    if mode != "absolute" or not units or bound is None:
-        return bound
-    if not isinstance(bound, dict):
-        raise CLIError(f"--error-bound {bound:g} in absolute mode: give the decimal columns {list(units)} their "
-                       f"own bound, e.g. --error-bound {next(iter(units))}=0.01,other=0.5 (a bound per column)")
-    return {c: v * 10 ** units[c] if c in units else v for c, v in bound.items()}
 
 
 def units_as_decimals(column, places: int):

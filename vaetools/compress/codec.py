@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import decimal
 import math
 import struct
 import zlib
@@ -35,7 +36,7 @@ from scipy import special
 
 from vaetools.model import MaskedVAE, model_size
 from vaetools.model.vae import Batch
-from vaetools.tabular import ColumnSpec, TableEncoder, labels, times
+from vaetools.tabular import ColumnSpec, TableEncoder, decimals, labels, times
 from vaetools.tabular.encoding import NUMERIC_KINDS
 from vaetools.tabular.schema import column_numbers, dtype_from_name
 
@@ -396,6 +397,17 @@ def dtype_grid(dtype: str | None, values: np.ndarray) -> tuple[float, bool] | No
     return (spacing if np.isfinite(spacing) else math.inf), False
 
 
+def _grid(spec: ColumnSpec, dtype: str | None, values: np.ndarray) -> tuple[float, bool] | None:
+    """``dtype_grid`` of a bounded column, in the units it is coded in: none for dates and
+    durations (whole steps), whole units for a decimal column declared continuous (its
+    fractions of a unit are rounded away), none for one of kind integer (decoded whole)."""
+    if spec.time:
+        return None
+    if spec.decimal:
+        return (1.0, True) if spec.kind == "continuous" else None
+    return dtype_grid(dtype, values)
+
+
 def coded_bound(bound: float, grid: tuple[float, bool] | None) -> float:
     """The bound to code a column's values to, so that cast back to its dtype (``grid``, from
     ``dtype_grid``), they still lie within ``bound``. The cast rounds to the nearest value the
@@ -417,7 +429,9 @@ def _check_bound(spec: ColumnSpec, bound: float, decoded: np.ndarray, truth: np.
     guarantee is checked on what the reader will return, not assumed from the arithmetic."""
     if spec.time:  # whole steps, back in the column's own resolution
         return
-    back = restore_dtype(decoded, dtype, spec).to_numpy(dtype=np.float64, na_value=np.nan)
+    back = restore_dtype(decoded, dtype, spec)
+    back = decimals.to_units(back, spec.decimal, spec.name) if spec.decimal else \
+        back.to_numpy(dtype=np.float64, na_value=np.nan)
     worst = float(np.max(np.abs(back[observed] - truth[observed]), initial=0.0))
     if not worst <= bound:
         raise RuntimeError(f"column {spec.name!r} would decode {worst:g} from its values, beyond its error "
@@ -501,6 +515,9 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
                              "values are always stored exactly, bounds apply to numeric columns")
         if spec.time and error_mode == "absolute":
             value = _bound_in_steps(name, spec, value)
+        if spec.decimal and error_mode == "absolute" and isinstance(value, (int, float, decimal.Decimal)) \
+                and not isinstance(value, bool):  # given in the column's own numbers (0.005 dollars): in units
+            value = float(value) * 10.0 ** spec.decimal["places"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
             raise ValueError(f"error_bound for column {name!r} must be a positive number, got {value!r}")
         if error_mode == "relative":
@@ -563,7 +580,10 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
             observed_rows[f"mask/{j}"] = np.ones(n, dtype=bool)
     truths = {j: column_numbers(modelled.iloc[:, j], specs[j]) for j in bounds}
     dtype_of = dict(zip(frame.columns, dtypes))
-    grids = {j: None if specs[j].time else dtype_grid(dtype_of[specs[j].name], truths[j]) for j in bounds}
+    for j in bounds:
+        if specs[j].decimal:  # more places than at fit: no bound could be kept in the fitted units
+            decimals.whole_units(modelled.iloc[:, j], truths[j], specs[j].decimal, specs[j].name)
+    grids = {j: _grid(specs[j], dtype_of[specs[j].name], truths[j]) for j in bounds}
     bound_steps = {j: {"step": numeric_step(specs[j], coded_bound(b, grids[j]))} for j, b in bounds.items()}
     pieces: dict[str, list[np.ndarray]] = {}
 
@@ -700,12 +720,13 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
 
 def oldest_version(header: dict) -> int:
     """The oldest .vtz format that holds what ``header`` describes, so that older readers read
-    every file they can: 10 with times of day, 9 with split alphabets, 8 with dates and
-    durations, else 7."""
+    every file they can: 11 with decimals, 10 with times of day, 9 with split alphabets, 8 with
+    dates and durations, else 7."""
     lat = header["latent"]
     models = [*header["histograms"].values(), *lat.get("models", []), {"low": lat["low"], "high": lat["high"]}]
     kinds = {spec.get("extra", {}).get("time", {}).get("kind") for spec in header["schema"]} - {None}
-    need = container.FORMAT_VERSION if "timeofday" in kinds else \
+    need = container.FORMAT_VERSION if any("decimal" in spec.get("extra", {}) for spec in header["schema"]) else \
+        container.VERSION_WITHOUT_DECIMALS if "timeofday" in kinds else \
         container.VERSION_WITHOUT_TIME_OF_DAY if any(is_split(m) for m in models) else \
         container.VERSION_WITHOUT_SPLIT if kinds else container.VERSION_WITHOUT_TIMES
     return min(container.FORMAT_VERSION, need)
@@ -788,6 +809,8 @@ def restore_dtype(values: np.ndarray, dtype: str | None, spec: ColumnSpec | None
     name, dtype = dtype, dtype_from_name(dtype)
     if spec is not None and spec.time:  # whole steps since the origin, back to dates or durations
         return times.from_units(values, spec.time, dtype)
+    if spec is not None and spec.decimal:  # whole units of the last place, back to decimals
+        return decimals.from_units(values, spec.decimal, dtype)
     try:
         if name == "category" and spec is not None:
             return pd.Series(pd.Categorical(values, categories=spec.categories, ordered=spec.ordered))
@@ -1031,8 +1054,10 @@ def _file_info(src, reader: container.Reader) -> dict:
 def _kind_in_words(spec: dict) -> str:
     """A schema entry's kind, and for dates what it counts: "integer: dates and times in steps
     of a day"."""
-    time = spec.get("extra", {}).get("time")
+    time, places = spec.get("extra", {}).get("time"), spec.get("extra", {}).get("decimal")
     try:
+        if places:
+            return f"{spec['kind']}: {decimals.in_words(places)}"
         return f"{spec['kind']}: {times.step_name(time)}" if time else str(spec["kind"])
     except (KeyError, TypeError):  # a header no writer wrote: its kind as it says
         return str(spec.get("kind"))
@@ -1040,7 +1065,10 @@ def _kind_in_words(spec: dict) -> str:
 
 def _bound_as_given(spec: dict, absolute: float):
     """A column's bound as its user thinks of it: a duration for dates and durations (the
-    header keeps it in the steps they are modelled in), else the number."""
+    header keeps it in the steps they are modelled in), a decimal's in its own numbers (the
+    header: in whole units of its last place), else the number."""
+    if spec.get("extra", {}).get("decimal"):
+        return absolute / 10.0 ** spec["extra"]["decimal"]["places"]
     time = spec.get("extra", {}).get("time")
     if not time or time["kind"] == "period":
         return absolute

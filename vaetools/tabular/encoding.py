@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import times
+from . import decimals, times
 from .schema import ColumnSpec, column_numbers
 
 NUMERIC_KINDS = ("continuous", "integer")
@@ -158,7 +158,7 @@ class TableEncoder:
             return np.zeros((len(df), 0))
         block = df.iloc[:, self.num_cols]
         if all(pd.api.types.is_numeric_dtype(t) for t in block.dtypes) and \
-                not any(self.specs[j].time for j in self.num_cols):
+                not any(self.specs[j].in_units for j in self.num_cols):
             return block.to_numpy(dtype=np.float64, na_value=np.nan)
         out = np.empty((len(df), len(self.num_cols)))
         for k, j in enumerate(self.num_cols):
@@ -166,8 +166,8 @@ class TableEncoder:
             try:
                 out[:, k] = column_numbers(col, spec)
             except (ValueError, TypeError) as exc:
-                if spec.time or times.is_time(col.dtype) or times.is_time_of_day(col):
-                    raise  # check_like_fit's message names the column and the fix
+                if spec.in_units or times.is_time(col.dtype) or times.is_time_of_day(col):
+                    raise  # check_like_fit's and to_units' messages name the column and the fix
                 raise ValueError(f"column {spec.name!r} was numeric at fit but now holds "
                                  f"non-numeric values ({exc}); clean it or refit") from None
         return out
@@ -256,6 +256,8 @@ class TableEncoder:
         dtype = col.dtype
         if spec.time:  # steps since the origin, back to dates or durations
             return times.from_units(values, spec.time, dtype).array
+        if spec.decimal:  # whole units of the last place, back to decimals
+            return decimals.from_units(values, spec.decimal, dtype).array
         if pd.api.types.is_integer_dtype(dtype):  # rounded: a column declared continuous holds fractions
             return np.rint(np.asarray(values, dtype=np.float64)).astype(np.int64)
         if pd.api.types.is_float_dtype(dtype):

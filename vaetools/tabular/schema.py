@@ -2,7 +2,8 @@
 
 Kinds: ``continuous`` (floats), ``integer`` (integer-valued numbers: imputations are rounded and
 the dtype kept), ``binary`` (two values, modelled as Bernoulli) and ``categorical`` (softmax).
-Dates, periods and durations are integer columns counted in steps of their resolution (``times``).
+Dates, periods and durations are integer columns counted in steps of their resolution (``times``);
+decimals, in whole units of their last place (``decimals``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import labels
+from . import decimals, labels
 from .number_text import NumberText
 from .times import check_description, check_like_fit, describe, is_time, is_time_of_day, to_units
 
@@ -51,6 +52,18 @@ class ColumnSpec:
         """How a date, period or duration column counts as numbers (``times.describe``);
         None for every other column."""
         return self.extra.get("time")
+
+    @property
+    def decimal(self) -> dict | None:
+        """How a decimal column counts in whole units of its last place (``decimals.describe``);
+        None for every other column."""
+        return self.extra.get("decimal")
+
+    @property
+    def in_units(self) -> bool:
+        """Whether the column's numbers are counted in units of their own (dates, durations,
+        decimals), not read as they are."""
+        return self.time is not None or self.decimal is not None
 
     def to_dict(self) -> dict:
         """For a file's JSON; names and categories as ``labels.to_json`` writes them."""
@@ -155,6 +168,13 @@ def _check_spec_dict(d) -> None:
             check_description(d.get("extra", {}).get("time"), dtype)
         except ValueError as exc:
             problem = str(exc)
+    if problem is None and "decimal" in d.get("extra", {}):
+        try:
+            decimals.check_description(d["extra"]["decimal"])
+        except ValueError as exc:
+            problem = str(exc)
+        if problem is None and (d["kind"] not in ("integer", "continuous") or "time" in d["extra"]):
+            problem = f"a decimal column of kind {d['kind']!r}"
     if problem:
         raise ValueError(f"column {d['name']!r}: {problem}")
 
@@ -372,6 +392,11 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
     _refuse_unmodelled_dtype(s, name, syntax)
     if is_time(s.dtype) or (kind not in ("binary", "categorical") and is_time_of_day(s)):
         return _time_column(s, name, kind, dtype, syntax)
+    if kind not in ("binary", "categorical") and decimals.holds_decimals(s):
+        desc = decimals.describe(s)
+        if desc is not None:  # else (past 2**53 units, or NaN): floats, or refused as objects below
+            spec = ColumnSpec(name=name, kind=kind or "integer", dtype=dtype, extra={"decimal": desc})
+            return _with_range(spec, decimals.to_units(s, desc, name))
 
     if is_numeric and not np.all(np.isfinite(obs.to_numpy(dtype=np.float64))):
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
@@ -401,9 +426,10 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
                     f"{_fix(syntax, fix, name)} to model them as dates")
             if len(head) and head.map(lambda v: isinstance(v, decimal.Decimal)).all():
                 raise ValueError(
-                    f"{_describe(name)} holds Decimal numbers (e.g. {obs.iloc[0]!r}; read_sql gives SQL NUMERIC "
-                    f"columns so), which would be modelled as unordered categories; convert them with "
-                    f"{_fix(syntax, 'numbers', name)} to model them as numbers")
+                    f"{_describe(name)} holds Decimal numbers (e.g. {decimals.uncountable(s)!r}) that whole units of "
+                    f"their last place cannot count exactly (past 2**53 units, or NaN or Infinity), and as unordered "
+                    f"categories they would lose their order; convert them with {_fix(syntax, 'numbers', name)} "
+                    "to model them as floats")
             bad = _numeric_with_text(s)
             if bad is not None:
                 raise ValueError(
@@ -473,10 +499,17 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
                          f"them, or with finite values")
+    return _with_range(spec, values)
+
+
+def _with_range(spec: ColumnSpec, values: np.ndarray, skew: bool = True) -> ColumnSpec:
+    """``spec`` with the observed range of ``values`` (its units, NaN where missing), modelled
+    as log1p(x) where they are non-negative with a heavy right tail (adult's capital_gain), if
+    ``skew``."""
+    values = values[~np.isnan(values)]
     if values.size:
         spec.lower, spec.upper = float(values.min()), float(values.max())
-        # heavy right skew on non-negative data (e.g. capital_gain): model log1p(x)
-        if spec.lower >= 0 and _right_skewed(values):
+        if skew and spec.lower >= 0 and _right_skewed(values):
             spec.transform = "log1p"
     return spec
 
@@ -490,21 +523,18 @@ def _time_column(s: pd.Series, name, kind: str | None, dtype: str, syntax: str =
                          f"numbers; to model it as categories pass it as text ({_fix(syntax, 'text', name)})")
     time = describe(s)
     spec = ColumnSpec(name=name, kind=kind or "integer", dtype=dtype, extra={"time": time})
-    values = to_units(s, time)
-    values = values[~np.isnan(values)]
-    if values.size:
-        spec.lower, spec.upper = float(values.min()), float(values.max())
-        if time["kind"] == "duration" and spec.lower >= 0 and _right_skewed(values):
-            spec.transform = "log1p"  # waiting times, lengths of stay: long right tails
-    return spec
+    # durations (waiting times, lengths of stay) have long right tails; dates count from an origin
+    return _with_range(spec, to_units(s, time), skew=time["kind"] == "duration")
 
 
 def column_numbers(s: pd.Series, spec: ColumnSpec) -> np.ndarray:
-    """A numeric column's values as float64, NaN where missing: dates and durations in their
-    modelled units, numbers held as objects (a column read as text) as numbers."""
+    """A numeric column's values as float64, NaN where missing: dates, durations and decimals in
+    their modelled units, numbers held as objects (a column read as text) as numbers."""
     check_like_fit(s, spec.time, spec.name)
     if spec.time is not None:
         return to_units(s, spec.time)
+    if spec.decimal is not None:
+        return decimals.to_units(s, spec.decimal, spec.name)
     if not pd.api.types.is_numeric_dtype(s.dtype):  # numbers as objects
         # (not for numeric dtypes: pd.to_numeric drops the nulls of an Arrow decimal and raises)
         s = pd.to_numeric(s)
