@@ -338,3 +338,40 @@ def test_decimals_are_written_to_csv_in_fixed_point_with_the_csv_decimal_mark(tm
     write_table(df, tmp_path / "eu.csv", overwrite=False, style=CSVStyle(";", ","))
     assert (tmp_path / "eu.csv").read_text().splitlines() == ["d;x", "0,000000001;1,5", "-12,50;2,0", ";3,0"]
     assert df["d"][0] == decimal.Decimal("1E-9")  # the caller's frame is left as it was
+
+
+def test_a_saved_model_reads_the_next_csv_in_the_places_it_was_fitted_on(tmp_path, capsys):
+    # the next month's file may write fewer places (1.5 for 1.50): a model saved with
+    # --save-model keeps the column's places, so its values are read in the units it learned
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    first, nxt = tmp_path / "first.csv", tmp_path / "next.csv"
+    pd.DataFrame({"x": x, "price": (100 + 20 * x).round(3)}).to_csv(first, index=False)
+    nxt.write_text("x,price\n" + "".join(f"{v:.4f},{100 + 20 * v:.2f}\n" for v in x[:200]))
+    fast = ["--epochs", "5", "-q", "--error-mode", "absolute", "--error-bound", "price=0.0004,x=0.01"]
+    assert main(["compress", str(first), "-o", str(tmp_path / "a.vtz"), "--save-model", str(tmp_path / "m.vtm"),
+                 *fast]) == 0
+    assert main(["compress", str(nxt), "-o", str(tmp_path / "b.vtz"), "--model", str(tmp_path / "m.vtm")]) == 0
+    assert main(["decompress", str(tmp_path / "b.vtz"), "-o", str(tmp_path / "b.csv")]) == 0
+    got = pd.read_csv(tmp_path / "b.csv", dtype=str)["price"]
+    want = pd.read_csv(nxt, dtype=str)["price"]
+    assert (got.astype(float) == want.astype(float)).all()  # exact under half a thousandth
+    assert got.str.split(".").str[1].str.len().eq(3).all()  # in the fitted places: 101.500
+    more = tmp_path / "more.csv"
+    more.write_text("x,price\n0.5,110.1234\n0.1,102.0\n")
+    capsys.readouterr()
+    assert main(["compress", str(more), "-o", str(tmp_path / "c.vtz"), "--model", str(tmp_path / "m.vtm")]) == 2
+    assert "column 'price' holds 110.1234 with more than the 3 decimal places it had at fit" in capsys.readouterr().err
+    assert not (tmp_path / "c.vtz").exists()
+
+
+def test_files_whose_decimals_the_command_line_coded_in_units_still_decompress_as_decimals(tmp_path):
+    # format 10 files: the command line coded decimals as Int64 cents and said so in the metadata
+    from vaetools.compress import compress
+
+    df = pd.DataFrame({"x": np.arange(50) / 7, "price": pd.array(np.arange(50) * 37 + 1000, dtype="Int64")})
+    compress(df, tmp_path / "old.vtz", error_bound={"price": 0.4, "x": 0.01}, error_mode="absolute",
+             metadata={"vaetools.decimal_places.price": "2"}, max_epochs=5, random_state=0)
+    assert main(["decompress", str(tmp_path / "old.vtz"), "-o", str(tmp_path / "old.csv")]) == 0
+    got = pd.read_csv(tmp_path / "old.csv", dtype=str)["price"]
+    assert got.tolist() == [f"{(i * 37 + 1000) / 100:.2f}" for i in range(50)]
