@@ -32,7 +32,7 @@ def as_pandas(X):
 def _series_to_pandas(s) -> pd.Series:
     """One column, nulls as pandas' missing values: integers and booleans in pandas' nullable
     dtypes (a null does not turn them into floats), Enum and Categorical as category, String as
-    text; Decimal as float64 (``to_polars`` casts it back); a time-zone aware Datetime in its
+    text; Decimal as Python decimals (modelled exactly, ``tabular.decimals``); a time-zone aware Datetime in its
     zone (NumPy's view is UTC). Dates, durations and the rest keep NumPy's view."""
     import polars as pl
 
@@ -46,7 +46,7 @@ def _series_to_pandas(s) -> pd.Series:
     if dtype.is_float():
         return pd.Series(s.to_numpy())  # nulls come out as NaN
     if dtype.is_decimal():
-        return pd.Series(s.cast(pl.Float64).to_numpy())
+        return pd.Series(s.to_list(), dtype=object)
     if isinstance(dtype, (pl.Enum, pl.Categorical)):
         text = s.cast(pl.String)
         categories = dtype.categories.to_list() if isinstance(dtype, pl.Enum) else \
