@@ -183,7 +183,8 @@ def _describe(name) -> str:
     return f"column {name!r}"
 
 
-def _as_python(values) -> list:
+def as_python(values) -> list:
+    """Values as Python objects (NumPy scalars as their Python twins), as JSON and labels take them."""
     out = []
     for v in values:
         out.append(v.item() if isinstance(v, np.generic) else v)
@@ -205,7 +206,7 @@ def _numeric_with_text(s: pd.Series) -> list | None:
         return None
     tokens = bad.unique()
     if len(bad) <= 0.1 * len(obs) or (len(tokens) <= 3 and as_num.nunique() > 20):
-        return _as_python(tokens[:3])
+        return as_python(tokens[:3])
     return None
 
 
@@ -453,7 +454,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
                 cats = sorted(cats)
             except TypeError:
                 cats = sorted(cats, key=str)
-        cats = _as_python(cats)
+        cats = as_python(cats)
         spec.ordered = bool(getattr(s.dtype, "ordered", False))
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
