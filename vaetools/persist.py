@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaetools._checks import is_int
 from vaetools._files import write_atomically
 from vaetools.model import MAX_MODEL_SIZE, model_size
 from vaetools.tabular import ColumnSpec, TableEncoder, labels
@@ -124,17 +125,13 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a saved vaetools estimator (no {FORMAT!r} document)")
     version = meta.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+    if is_int(version) and version > VERSION:
         raise ValueError(f"{path} was written by a newer vaetools (format version {meta['version']}); "
                          f"this one reads up to {VERSION}: upgrade vaetools")
     problem = _document_problem(meta)
     if problem:
         raise ValueError(f"{path} is damaged: {problem}")
     return meta, weights
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _document_problem(meta: dict) -> str | None:
@@ -160,10 +157,10 @@ def _document_problem(meta: dict) -> str | None:
     if not all(isinstance(h, dict) and isinstance(h.get("loss"), (int, float)) for h in meta["history"]):
         return "its training history is not one vaetools writes"
     hidden = meta.get("hidden", [1])
-    if not isinstance(hidden, list) or not all(_is_int(h) and h > 0 for h in hidden):
+    if not isinstance(hidden, list) or not all(is_int(h, 1) for h in hidden):
         return f"its hidden widths {hidden!r} are not positive whole numbers"
     indicators = meta.get("indicator_features", [])
-    if not isinstance(indicators, list) or not all(_is_int(j) and 0 <= j < n for j in indicators):
+    if not isinstance(indicators, list) or not all(is_int(j, 0, n - 1) for j in indicators):
         return "its missing-value indicators do not name its columns"
     for d in meta["schema"]:
         try:

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from scipy import special
 
+from vaetools._checks import is_int, is_number
 from vaetools.model import MaskedVAE, model_size
 from vaetools.model.vae import Batch
 from vaetools.tabular import ColumnSpec, TableEncoder, decimals, labels, times
@@ -170,7 +171,7 @@ def float64_decoder(model_cfg: dict, blob: bytes, layout: list) -> MaskedVAE:
     """The model as decompression sees it: float64 on the CPU, from the weights the file stores
     (``blob`` and its ``layout``, from ``pack_weights``)."""
     def whole(v, least: int = 0) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and least <= v <= MAX_MODEL_NUMBERS
+        return is_int(v, least, MAX_MODEL_NUMBERS)
 
     widths = [model_cfg.get(k, 0) for k in ("n_num", "n_bin", "latent_dim", "ar_hidden")]
     lists = [model_cfg.get(k) for k in ("cat_sizes", "hidden")]
@@ -515,10 +516,10 @@ def resolve_bounds(specs: list[ColumnSpec], error_bound, error_mode: str) -> dic
                              "values are always stored exactly, bounds apply to numeric columns")
         if spec.time and error_mode == "absolute":
             value = _bound_in_steps(name, spec, value)
-        if spec.decimal and error_mode == "absolute" and isinstance(value, (int, float, decimal.Decimal)) \
-                and not isinstance(value, bool):  # given in the column's own numbers (0.005 dollars): in units
+        if spec.decimal and error_mode == "absolute" and (is_number(value) or isinstance(value, decimal.Decimal)):
+            # given in the column's own numbers (0.005 dollars): in units
             value = float(value) * 10.0 ** spec.decimal["places"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+        if not is_number(value) or value <= 0:
             raise ValueError(f"error_bound for column {name!r} must be a positive number, got {value!r}")
         if error_mode == "relative":
             span = (spec.upper - spec.lower) if spec.lower is not None else 0.0

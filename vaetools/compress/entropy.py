@@ -9,6 +9,8 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
+from vaetools._checks import is_int, is_number
+
 _model = constriction.stream.model
 _AnsCoder = constriction.stream.stack.AnsCoder
 
@@ -333,16 +335,12 @@ def fit_symbol_model(symbols: np.ndarray):
 
 
 def _is_symbol(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**62  # int64, with room
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+    return is_int(v, -(2**62) + 1, 2**62 - 1)  # int64, with room
 
 
 def _are_counts(v, n: int | None = None) -> bool:
     a = np.asarray(v, dtype=object).reshape(-1) if isinstance(v, list) else None
-    return a is not None and (n is None or a.size == n) and all(_is_number(c) and c >= 0 for c in a)
+    return a is not None and (n is None or a.size == n) and all(is_number(c) and c >= 0 for c in a)
 
 
 def symbol_model_from_dict(d: dict):
@@ -360,7 +358,7 @@ def symbol_model_from_dict(d: dict):
     if "decoder" not in d and isinstance(d.get("given"), str) and _are_counts(d.get("counts"), 4):
         return GivenBits(d["given"], d["counts"])
     lap = d.get("laplace")
-    if "decoder" not in d and isinstance(lap, list) and len(lap) == 4 and _is_number(lap[0]) and _is_number(lap[1]) \
+    if "decoder" not in d and isinstance(lap, list) and len(lap) == 4 and is_number(lap[0]) and is_number(lap[1]) \
             and lap[1] > 0 and _is_symbol(lap[2]) and _is_symbol(lap[3]) and lap[2] <= lap[3]:
         return Laplace(*lap)
     values, counts = d.get("values"), d.get("counts")

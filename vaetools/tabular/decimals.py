@@ -19,6 +19,8 @@ import decimal
 import numpy as np
 import pandas as pd
 
+from vaetools._checks import is_int
+
 # units are exact in float64 below 2**53; the command line's float columns stay below 10**15
 MAX_UNITS = 2**53
 # places a description may have: Arrow's decimal256 holds up to 76 digits
@@ -88,8 +90,7 @@ def _count(s: pd.Series) -> tuple[int, object]:
 def check_description(desc) -> None:
     """Refuse a description ``describe`` could not have written (a damaged or hand-edited
     file): ValueError saying what is wrong."""
-    if not isinstance(desc, dict) or set(desc) != {"places"} or isinstance(desc["places"], bool) or \
-            not isinstance(desc["places"], int) or not 0 <= desc["places"] <= _MAX_PLACES:
+    if not isinstance(desc, dict) or set(desc) != {"places"} or not is_int(desc["places"], 0, _MAX_PLACES):
         raise ValueError(f"its decimal description {desc!r} is not one vaetools writes")
 
 

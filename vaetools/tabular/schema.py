@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vaetools._checks import is_number
+
 from . import decimals, labels
 from .number_text import NumberText
 from .times import check_description, check_like_fit, describe, is_time, is_time_of_day, to_units
@@ -85,10 +87,6 @@ class ColumnSpec:
         return cls(**d)
 
 
-def _is_number(v, finite: bool = True) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and (not finite or np.isfinite(v))
-
-
 _ARROW_DECIMAL = re.compile(r"(decimal(?:32|64|128|256))\((\d+), (-?\d+)\)\[pyarrow\]")
 _ARROW_DICTIONARY = re.compile(r"dictionary<values=(.+), indices=(\w+), ordered=([01])>\[pyarrow\]")
 
@@ -145,9 +143,9 @@ def _check_spec_dict(d) -> None:
         problem = f"kind {d['kind']!r} is not one of {KINDS}"
     elif not is_dtype_name(d["dtype"]):
         problem = f"dtype {d['dtype']!r} is not a dtype's name"
-    elif not all(_is_number(d.get(k, 1.0)) for k in ("mean", "std")) or not d.get("std", 1.0) > 0:
+    elif not all(is_number(d.get(k, 1.0)) for k in ("mean", "std")) or not d.get("std", 1.0) > 0:
         problem = "its mean or scale is not a finite number (above 0 for the scale)"
-    elif not all(d.get(k) is None or _is_number(d[k], finite=False) for k in ("lower", "upper")):
+    elif not all(d.get(k) is None or is_number(d[k], finite=False) for k in ("lower", "upper")):
         problem = "its range is not numbers"
     elif d.get("transform", "none") not in ("none", "log1p"):
         problem = f"transform {d['transform']!r} is not 'none' or 'log1p'"

@@ -23,6 +23,8 @@ import datetime
 import numpy as np
 import pandas as pd
 
+from vaetools._checks import is_int
+
 _NS_PER_TICK = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 # the resolutions tried, coarsest first, in nanoseconds, with their names
 _STEP_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute", 10**9: "second",
@@ -49,7 +51,7 @@ def check_description(time, dtype) -> None:
             time["kind"] not in ("datetime", "duration", "period", "timeofday"):
         raise ValueError(f"its time description {time!r} is not one vaetools writes")
     unit, step, origin, tz = time.get("unit"), time.get("step"), time.get("origin"), time.get("tz")
-    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (step, origin))
+    ints = all(is_int(v) for v in (step, origin))
     if time["kind"] == "period":
         ok = isinstance(unit, str) and unit.startswith("period[") and step == 1
     else:
