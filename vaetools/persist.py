@@ -32,11 +32,13 @@ FORMAT = "vaetools.estimator"
 # 8: times of day (kind "timeofday"), which a reader of 7 refuses as damaged; a file without
 # them is written as 7 or 6; 9: decimals counted in whole units of their last place
 # (ColumnSpec.extra["decimal"], ``tabular.decimals``), which a reader of 8 would give back as
-# units (cents for dollars); a file without them is written as 8, 7 or 6
-VERSION = 9
+# units (cents for dollars); a file without them is written as 8, 7 or 6; 10: times of day whose
+# day starts elsewhere than at midnight (``tabular.times``), which a reader of 9 refuses as damaged
+VERSION = 10
 _VERSION_WITHOUT_TIMES = 6
 _VERSION_WITHOUT_TIME_OF_DAY = 7
 _VERSION_WITHOUT_DECIMALS = 8
+_VERSION_WITHOUT_DAY_STARTS = 9
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -72,8 +74,10 @@ def _jsonable_params(est) -> dict:
 def _oldest_version(schema) -> int:
     """The oldest format that holds ``schema``, so that older vaetools load every file they can."""
     kinds = {s.time["kind"] for s in schema if s.time}
-    if any(s.decimal for s in schema):
+    if any(s.time and s.time["kind"] == "timeofday" and s.time["origin"] for s in schema):
         return VERSION
+    if any(s.decimal for s in schema):
+        return _VERSION_WITHOUT_DAY_STARTS
     return _VERSION_WITHOUT_DECIMALS if "timeofday" in kinds else _VERSION_WITHOUT_TIME_OF_DAY if kinds \
         else _VERSION_WITHOUT_TIMES
 

@@ -132,6 +132,26 @@ def test_times_of_day_decode_within_the_bound_and_older_readers_refuse_them(tmp_
         decompress(path)
 
 
+def test_times_of_day_around_midnight_decode_within_the_bound_as_format_12(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    minutes = (1440 + rng.integers(-120, 120, 300)) % 1440  # 22:00 to 02:00
+    df = pd.DataFrame({"x": rng.normal(size=300),
+                       "t": pd.Series([datetime.time(int(m) // 60, int(m) % 60) if i % 9 else None
+                                       for i, m in enumerate(minutes)], dtype=object)})
+    path = tmp_path / "t.vtz"
+    VAECompressor(**FAST, error_bound={"t": pd.Timedelta("5min")}, error_mode="absolute").fit(df).compress(df, path)
+    back = decompress(path)
+    assert back["t"].isna().equals(df["t"].isna())
+    got = np.array([v.hour * 60 + v.minute for v in back["t"].dropna()])
+    diff = np.abs(got - minutes[df["t"].notna().to_numpy()])
+    assert np.minimum(diff, 1440 - diff).max() <= 5  # around the clock: 23:58 for 00:01 would be 3 minutes
+    facts = info(path)
+    assert facts["format_version"] == 12 and "the day starting at 22:00" in facts["column_kinds"]["t"]
+    monkeypatch.setattr(container, "FORMAT_VERSION", 11)
+    with pytest.raises(VTZError, match="format version 12, newer than this vaetools reads"):
+        decompress(path)
+
+
 def test_codes_samples_and_scores_keep_dates(df):
     comp = VAECompressor(**FAST).fit(df)
     back = comp.inverse_transform(comp.transform(df))

@@ -126,6 +126,32 @@ def test_times_of_day_are_imputed_as_times_of_day(tmp_path, arrow_type):
     assert describe_saved(tmp_path / "t.vtm")["times"] == {"t": "times of day in steps of a second"}
 
 
+def test_times_of_day_around_midnight_start_their_day_in_the_gap(tmp_path):
+    # bedtimes from 21:30 to 02:30 on a line from midnight were a day apart across it: imputed
+    # ones averaged to the afternoon (mean error 180 minutes, a third of them between 03:00 and
+    # 21:00); the day now starts at the first time after the longest gap
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    minutes = np.clip(1440 + 60 * x + rng.normal(0, 15, 600), 21.5 * 60, 26.5 * 60).round() % 1440
+    truth = pd.DataFrame({"x": x, "bed": pd.Series([datetime.time(int(m) // 60, int(m) % 60) for m in minutes],
+                                                   dtype=object)})
+    hidden = rng.random(600) < 0.3
+    X = truth.copy()
+    X.loc[hidden, "bed"] = None
+    imp = VAEImputer(**FAST).fit(X)
+    assert imp.schema_[1].time["origin"] == 21 * 3600 * 10**6 + 30 * 60 * 10**6  # 21:30, in microseconds
+    out = imp.transform(X)
+    got = seconds_of(out["bed"])[hidden] / 60
+    assert not ((got > 2.5 * 60) & (got < 21.5 * 60)).any()  # among the observed bedtimes
+    error = np.abs(got - minutes[hidden])
+    assert np.minimum(error, 1440 - error).mean() < 30
+    imp.save(tmp_path / "bed.vtm")
+    pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "bed.vtm").transform(X), out)
+    assert describe_saved(tmp_path / "bed.vtm")["version"] == 10  # a reader of 9 would refuse the origin
+    assert describe_saved(tmp_path / "bed.vtm")["times"] == {
+        "bed": "times of day in steps of a minute, the day starting at 21:30"}
+
+
 def test_times_of_day_declared_categorical_or_zoned_stay_categories():
     X, _ = hide(clocked(120))
     X["t"] = X["t"].map(lambda v: None if pd.isna(v) else v.replace(second=0, minute=v.minute // 30 * 30))

@@ -742,15 +742,23 @@ def _empty_category_spec(entry: dict) -> ColumnSpec:
 
 def oldest_version(header: dict) -> int:
     """The oldest .vtz format that holds what ``header`` describes, so that older readers read
-    every file they can: 11 with decimals, 10 with times of day, 9 with split alphabets, 8 with
-    dates and durations, else 7."""
+    every file they can: 12 with times of day that start their day elsewhere than at midnight,
+    11 with decimals, 10 with times of day, 9 with split alphabets, 8 with dates and durations,
+    else 7."""
     lat = header["latent"]
     models = [*header["histograms"].values(), *lat.get("models", []), {"low": lat["low"], "high": lat["high"]}]
-    kinds = {spec.get("extra", {}).get("time", {}).get("kind") for spec in header["schema"]} - {None}
-    need = container.FORMAT_VERSION if any("decimal" in spec.get("extra", {}) for spec in header["schema"]) else \
-        container.VERSION_WITHOUT_DECIMALS if "timeofday" in kinds else \
-        container.VERSION_WITHOUT_TIME_OF_DAY if any(is_split(m) for m in models) else \
-        container.VERSION_WITHOUT_SPLIT if kinds else container.VERSION_WITHOUT_TIMES
+    described = [spec.get("extra", {}) for spec in header["schema"]]
+    kinds = {extra.get("time", {}).get("kind") for extra in described} - {None}
+    if any(extra.get("time", {}).get("kind") == "timeofday" and extra["time"]["origin"] for extra in described):
+        need = container.FORMAT_VERSION
+    elif any("decimal" in extra for extra in described):
+        need = container.VERSION_WITHOUT_DAY_STARTS
+    elif "timeofday" in kinds:
+        need = container.VERSION_WITHOUT_DECIMALS
+    elif any(is_split(m) for m in models):
+        need = container.VERSION_WITHOUT_TIME_OF_DAY
+    else:
+        need = container.VERSION_WITHOUT_SPLIT if kinds else container.VERSION_WITHOUT_TIMES
     return min(container.FORMAT_VERSION, need)
 
 

@@ -50,12 +50,15 @@ TRAILER = b"VTZ-END\x00"
 # "timeofday"), whose description readers of 9 refuse as damaged; a file without them is
 # written as 9, 8 or 7. 11: decimals counted in whole units of their last place (the schema's
 # extra["decimal"], ``tabular.decimals``), which readers of 10 would give back as units (cents
-# for dollars); a file without them is written as 10 or older. ``codec.oldest_version`` picks.
-FORMAT_VERSION = 11
+# for dollars); a file without them is written as 10 or older. 12: times of day whose day starts
+# elsewhere than at midnight (``tabular.times``: the description's origin), which readers of 11
+# refuse as damaged; a file without them is written as 11 or older. ``codec.oldest_version`` picks.
+FORMAT_VERSION = 12
 VERSION_WITHOUT_TIMES = 7
 VERSION_WITHOUT_SPLIT = 8
 VERSION_WITHOUT_TIME_OF_DAY = 9
 VERSION_WITHOUT_DECIMALS = 10
+VERSION_WITHOUT_DAY_STARTS = 11
 FLAG_DEFLATED_HEADER = 1
 # the most header JSON a reader inflates, and so a writer writes: deflate can expand ~1000x, and
 # without a cap a small hostile file could make the reader allocate gigabytes. A header holds the

@@ -8,12 +8,15 @@ wall-clock times in the zone it had at fit, so that local midnights stay midnigh
 that fall in a daylight-saving gap move forward, and those in a repeated hour take standard time.
 A period column (months, quarters, ...) counts its periods since its first observed one. Times
 of day (Python ``datetime.time`` objects, as polars' Time and Parquet's time64 reach pandas, or
-Arrow time32/time64 columns) count steps since midnight, imputed within the day.
+Arrow time32/time64 columns) count steps since the start of their day, imputed within the day.
+A day starts at midnight unless the observed times leave a longer gap elsewhere: bedtimes from
+22:00 to 02:00 start their day at 22:00 (the first time after the gap, from 02:00 to 22:00), so
+that 23:59 and 00:01 are two minutes apart, not a day, and imputed bedtimes fall among them.
 
 The description is a small JSON-able dict kept in ``ColumnSpec.extra["time"]``:
 ``{"kind": "datetime", "duration", "period" or "timeofday", "unit": the dtype's tick ("s", "ms", "us" or
 "ns"; for periods the dtype, "period[M]"), "step": ticks per modelled unit, "origin": ticks of the
-modelled 0, "tz": the time zone or None}``.
+modelled 0 (for times of day, since midnight), "tz": the time zone or None}``.
 """
 
 from __future__ import annotations
@@ -40,7 +43,17 @@ def step_name(time: dict) -> str:
         return f"periods ({time['unit']}) counted one by one"
     what = {"datetime": "dates and times", "duration": "durations", "timeofday": "times of day"}[time["kind"]]
     zone = f" ({time['tz']} wall clock)" if time.get("tz") else ""
-    return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}"
+    start = ""
+    if time["kind"] == "timeofday" and time["origin"]:
+        start = f", the day starting at {_clock(time['origin'] * _NS_PER_TICK[time['unit']])}"
+    return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}{start}"
+
+
+def _clock(ns: int) -> str:
+    """Nanoseconds since midnight as a time of day: 22:00, 06:30:15."""
+    seconds = ns // 10**9
+    text = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
+    return text + (f":{seconds % 60:02d}" if seconds % 60 else "")
 
 
 def check_description(time, dtype) -> None:
@@ -59,7 +72,8 @@ def check_description(time, dtype) -> None:
     if not (ok and ints and (tz is None or isinstance(tz, str))):
         raise ValueError(f"its time description {time!r} is not one vaetools writes")
     if time["kind"] == "timeofday":
-        if origin != 0 or tz is not None or not (dtype == object or _is_arrow_time(dtype)):
+        if not 0 <= origin < _DAY_NS // _NS_PER_TICK[unit] or tz is not None or \
+                not (dtype == object or _is_arrow_time(dtype)):
             raise ValueError(f"its time description {time!r} does not fit its dtype {dtype}")
         return
     kind = _kind(dtype) if is_time(dtype) else None
@@ -177,7 +191,8 @@ def describe(s: pd.Series) -> dict:
     """The time description of column ``s`` (see the module docstring), from its observed cells."""
     if is_time_of_day(s):
         ticks, observed, unit = _day_ticks(s)
-        return {"kind": "timeofday", "unit": unit, "step": _coarsest_step(ticks[observed], unit), "origin": 0,
+        seen = ticks[observed]
+        return {"kind": "timeofday", "unit": unit, "step": _coarsest_step(seen, unit), "origin": _day_start(seen, unit),
                 "tz": None}
     s = _numpy_backed(s)
     ticks, observed = _wall_ticks(s)
@@ -189,6 +204,17 @@ def describe(s: pd.Series) -> dict:
     kind = _kind(s.dtype)
     origin = 0 if kind == "duration" or ticks.size == 0 else int(ticks.min())
     return {"kind": kind, "unit": unit, "step": _coarsest_step(ticks, unit), "origin": origin, "tz": _zone(s.dtype)}
+
+
+def _day_start(ticks: np.ndarray, unit: str) -> int:
+    """Where a column of times of day starts its day: midnight (0), unless the longest gap
+    between observed times (on the clock's circle) is elsewhere; then the first time after it."""
+    seen = np.unique(ticks)
+    if seen.size < 2:
+        return 0
+    gaps = np.diff(np.append(seen, seen[0] + _DAY_NS // _NS_PER_TICK[unit]))  # the last: across midnight
+    longest = int(np.argmax(gaps))
+    return 0 if gaps[-1] >= gaps[longest] else int(seen[longest + 1])
 
 
 def _coarsest_step(ticks: np.ndarray, unit: str) -> int:
@@ -222,9 +248,10 @@ def check_like_fit(s: pd.Series, time: dict | None, name) -> None:
 def to_units(s: pd.Series, time: dict) -> np.ndarray:
     """Column ``s`` (checked with ``check_like_fit``) in modelled units, float64, NaN where
     missing."""
-    if time["kind"] == "timeofday":  # in the fitted unit, whatever this column's own
+    if time["kind"] == "timeofday":  # in the fitted unit, whatever this column's own, from the day's start
         ticks, observed, unit = _day_ticks(s)
-        values = ticks * (_NS_PER_TICK[unit] / (_NS_PER_TICK[time["unit"]] * time["step"]))
+        fitted = ticks * (_NS_PER_TICK[unit] / _NS_PER_TICK[time["unit"]])
+        values = np.mod(fitted - time["origin"], _DAY_NS // _NS_PER_TICK[time["unit"]]) / time["step"]
         values[~observed] = np.nan
         return values
     s = _numpy_backed(s)
@@ -240,9 +267,10 @@ def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
     """Modelled units back to the column's ``dtype``, rounded to whole ticks; NaN gives NaT."""
     values = np.asarray(values, dtype=np.float64)
     missing = np.isnan(values)
-    if time["kind"] == "timeofday":
-        return _times_of_day(np.rint(np.where(missing, 0.0, values) * time["step"]).astype(np.int64), time["unit"],
-                             missing, dtype)
+    if time["kind"] == "timeofday":  # within the day that starts at the origin, back to the clock's
+        day = _DAY_NS // _NS_PER_TICK[time["unit"]]
+        since_start = np.clip(np.rint(np.where(missing, 0.0, values) * time["step"]), 0, day - 1).astype(np.int64)
+        return _times_of_day(np.mod(since_start + time["origin"], day), time["unit"], missing, dtype)
     if missing.any():
         return _series_from_units(np.where(missing, 0.0, values), time, dtype).mask(missing)
     return _series_from_units(values, time, dtype)
