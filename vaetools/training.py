@@ -177,7 +177,9 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
     for epoch in range(1, config.max_epochs + 1):
         model.train()
         order = torch.randperm(n, generator=gen).to(data.num.device)
-        total, batches = 0.0, 0
+        # the epoch's loss summed where it is computed: a float() per step would make the CPU wait
+        # for a GPU at every step. In float64, as Python's floats summed it: the same history
+        total, batches = torch.zeros((), dtype=torch.float64, device=data.num.device), 0
         for start in range(0, n, batch_size):
             if start % gather_rows == 0:  # rows of the next batches in one gather per tensor
                 block = train_data[order[start:start + gather_rows]]
@@ -190,10 +192,10 @@ def train(model: MaskedVAE, data: Batch, config: TrainConfig, seed: int) -> list
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
             optimizer.step()
-            total += float(loss.detach())
+            total += loss.detach().double()
             batches += 1
         model.eval()
-        train_loss = total / max(batches, 1)
+        train_loss = float(total) / max(batches, 1)
         if held is not None:
             score = float(model.heldout_error(train_data, held)) / held_cells
         else:
