@@ -121,10 +121,10 @@ def test_numbers_written_as_text_are_refused_with_the_fix_not_as_an_id():
         VAEImputer(**FAST).fit(X)
 
 
-@pytest.mark.parametrize("bad", [decimal.Decimal("1E+20"), decimal.Decimal("NaN")])
+@pytest.mark.parametrize("bad", [decimal.Decimal("1E+20"), decimal.Decimal("-Infinity")])
 def test_decimals_no_whole_unit_counts_exactly_are_refused_with_the_fix(bad):
     # Decimal objects (pd.read_sql's SQL NUMERIC) are modelled in whole units of their last
-    # place; past 2**53 units, or NaN, no float64 holds them exactly: refused, not categories
+    # place; past 2**53 units, or infinite, no float64 holds them exactly: refused, not categories
     x = np.random.default_rng(0).normal(size=300)
     X = pd.DataFrame({"x": x, "price": [decimal.Decimal(f"{i % 40}.25") for i in range(300)]})
     X.loc[::9, "price"] = None
@@ -132,8 +132,9 @@ def test_decimals_no_whole_unit_counts_exactly_are_refused_with_the_fix(bad):
     with pytest.raises(ValueError, match=rf"'price' holds Decimal numbers \(e\.g\. Decimal\('{re.escape(str(bad))}'\)\).*past 2\*\*53.*"
                                          r"convert them with pd\.to_numeric\(df\['price'\]\)"):
         VAEImputer(**FAST).fit(X)
-    X["price"] = pd.to_numeric(X["price"])  # the fix works
-    assert VAEImputer(**FAST).fit(X).schema_[1].kind == "continuous"
+    if bad.is_finite():  # the fix works (an infinite value then gets the error for inf)
+        X["price"] = pd.to_numeric(X["price"])
+        assert VAEImputer(**FAST).fit(X).schema_[1].kind == "continuous"
 
 
 def test_python_dates_are_refused_with_the_fix_not_taken_for_categories():

@@ -34,10 +34,9 @@ def is_arrow_decimal(dtype) -> bool:
 
 
 def _python_values(s: pd.Series) -> list:
-    """The column's values as Python objects, None where missing (Arrow's nulls, NaN, pd.NA)."""
-    if is_arrow_decimal(s.dtype):
-        return s.array._pa_array.to_pylist()
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in s.tolist()]
+    """The column's values as Python objects, None where pandas sees a missing value (Arrow's
+    nulls, NaN, pd.NA, and Decimal("NaN"), which ``isna`` and so the mask count as missing)."""
+    return s.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def holds_decimals(s: pd.Series) -> bool:
@@ -69,7 +68,7 @@ def describe(s: pd.Series) -> dict | None:
 
 def uncountable(s: pd.Series):
     """The first value of decimal column ``s`` that whole units of its last place cannot count
-    exactly in float64 (past ``MAX_UNITS`` units, or NaN or Infinity), else None."""
+    exactly in float64 (past ``MAX_UNITS`` units, or Infinity), else None."""
     return _count(s)[1]
 
 
