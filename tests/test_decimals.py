@@ -48,7 +48,7 @@ def test_decimal_objects_impute_to_their_places_and_keep_observed_ones(prices, t
 
 def test_an_arrow_decimal_keeps_its_type_and_counts_the_places_its_values_use(prices):
     pa = pytest.importorskip("pyarrow")
-    # Spark writes decimal(38, 18): cents at 18 places would pass 2**53 units; the values use 2
+    # Spark writes decimal(38, 18): cents at 18 places would pass 2**52 units; the values use 2
     df = prices.assign(price=pd.array(prices["price"].tolist(), dtype=pd.ArrowDtype(pa.decimal128(38, 18))))
     imp = VAEImputer(**FAST).fit(df)
     assert imp.schema_[1].decimal == {"places": 2}
@@ -82,6 +82,9 @@ def test_more_places_than_at_fit_are_refused_and_no_file_is_written(prices, tmp_
                                          r"at fit.*round it to 2 places, or refit"):
         comp.compress(more, tmp_path / "m.vtz")
     assert not (tmp_path / "m.vtz").exists()
+    more.loc[1, "price"] = D("100.1200000000000001")  # past float's grain: checked on the decimal itself
+    with pytest.raises(ValueError, match=r"holds 100\.1200000000000001 with more than the 2 decimal places"):
+        comp.compress(more, tmp_path / "m.vtz")
     fewer = prices.copy()
     fewer.loc[1, "price"] = D("100.1")  # fewer places: whole cents still
     comp.compress(fewer, tmp_path / "f.vtz", error_bound={"price": 0.004, "x": 0.01}, error_mode="absolute")

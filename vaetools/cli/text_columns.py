@@ -220,6 +220,8 @@ def floats_as_decimals(df, found: dict, style: CSVStyle, keep: list, saved=None)
 
     import pandas as pd
 
+    from vaetools.tabular.decimals import MAX_UNITS
+
     held = {s.name: s for s in getattr(saved, "schema_", [])}
     out = []
     for c, text in found.items():
@@ -239,7 +241,7 @@ def floats_as_decimals(df, found: dict, style: CSVStyle, keep: list, saved=None)
                 raise CLIError(f"column {c!r} was fitted as numbers written plainly (12.5), read as decimals, "
                                f"but this table writes {example!r}; refit without --model")
             continue
-        if df[c].abs().max() * 10.0**places >= 2**52:  # past what whole units hold exactly: floats
+        if df[c].abs().max() * 10.0**places >= MAX_UNITS:  # past what whole units hold exactly: floats
             continue
         written = text.str.strip().str.replace(style.decimal, ".", regex=False)
         df[c] = pd.Series([decimal.Decimal(v) if isinstance(v, str) else None
@@ -313,7 +315,7 @@ def _object_columns(df, holds):
 
 def decimals_as_numbers(df, saved=None) -> dict:
     """Columns of Decimal values (Parquet's decimal128, as data warehouses write NUMERIC) that
-    the estimators cannot model as decimals, read in place as Float64: those past 2**53 units
+    the estimators cannot model as decimals, read in place as Float64: those past 2**52 units
     of their last place, and those a model given with --model was fitted on as numbers (by a
     vaetools before decimals). Returns each one's values as they were and its decimal places,
     for ``numbers_as_decimals``. The others the estimators take as they are."""

@@ -21,8 +21,11 @@ import pandas as pd
 
 from vaetools._checks import is_int
 
-# units are exact in float64 below 2**53; the command line's float columns stay below 10**15
-MAX_UNITS = 2**53
+# whole units read as the nearest float of the decimal, times 10**places, are within a few ulps
+# of the whole number, which rounds back to it while they are below 2**52
+MAX_UNITS = 2**52
+# the precision decimals are normalized in: every digit of Arrow's widest decimals (76)
+_EXACT = decimal.Context(prec=100)
 # places a description may have: Arrow's decimal256 holds up to 76 digits
 _MAX_PLACES = 76
 
@@ -54,7 +57,7 @@ def _places(v: decimal.Decimal, arrow: bool) -> int:
     """The decimal places ``v`` is written with; an Arrow value's trailing zeros (its type's
     scale pads every value to it: decimal(38, 18)) do not count."""
     if arrow:
-        v = v.normalize()
+        v = v.normalize(_EXACT)
     return max(0, -int(v.as_tuple().exponent))
 
 
@@ -81,8 +84,7 @@ def _count(s: pd.Series) -> tuple[int, object]:
     most = max(places, default=0)
     if most > _MAX_PLACES:
         return most, values[places.index(most)]
-    # (float's grain is far finer than the margin: 2**52 is half of MAX_UNITS)
-    big = np.flatnonzero(np.abs(np.array([float(v) for v in values])) * 10.0**most >= 2**52)
+    big = np.flatnonzero(np.abs(np.array([float(v) for v in values])) * 10.0**most >= MAX_UNITS)
     return most, values[big[0]] if big.size else None
 
 
@@ -110,11 +112,11 @@ def to_units(s: pd.Series, desc: dict, name) -> np.ndarray:
     Other numbers (floats, where decimals were at fit) are read likewise; a value with more
     places than the column had at fit gives a fractional unit, which a compressor refuses
     (``whole_units``) and an imputer takes as it is."""
+    values = _python_values(s) if s.dtype == object else None
     if is_arrow_decimal(s.dtype) or (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
         numbers = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    elif s.dtype == object and all(v is None or isinstance(v, (decimal.Decimal, int, float))
-                                   for v in _python_values(s)):
-        numbers = np.array([np.nan if v is None else float(v) for v in _python_values(s)], dtype=np.float64)
+    elif values is not None and all(v is None or isinstance(v, (decimal.Decimal, int, float)) for v in values):
+        numbers = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     else:
         raise ValueError(f"column {name!r} held decimals at fit but now holds {s.dtype}; pass it as it was "
                          "at fit, or refit")
@@ -129,11 +131,9 @@ def whole_units(s: pd.Series, values: np.ndarray, desc: dict, name) -> None:
     exactly; ``values`` (``to_units``) are checked for the rest."""
     places = desc["places"]
     odd = None
-    if holds_decimals(s):
-        arrow = is_arrow_decimal(s.dtype)
-        odd = next((v for v in _python_values(s) if v is not None and (not v.is_finite() or _places(v, arrow) > places
-                                                                        and _places(v.normalize(), arrow) > places)),
-                   None)
+    if holds_decimals(s):  # (normalized: 100.10 is whole cents, though written with 2 places of 3)
+        odd = next((v for v in _python_values(s) if v is not None and
+                    (not v.is_finite() or _places(v.normalize(_EXACT), False) > places)), None)
     else:
         seen = values[~np.isnan(values)]
         bad = seen[(seen != np.round(seen)) | ~np.isfinite(seen)]
