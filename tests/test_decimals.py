@@ -9,6 +9,7 @@ import pytest
 
 from vaetools import VAEImputer
 from vaetools.compress import VAECompressor, VTZError, container, decompress, info
+from vaetools.persist import describe_saved
 
 FAST = dict(max_epochs=30, patience=5, hidden_sizes=(32, 32), random_state=0)
 D = decimal.Decimal
@@ -41,6 +42,8 @@ def test_decimal_objects_impute_to_their_places_and_keep_observed_ones(prices, t
     assert np.abs(_numbers(imputed) - truth).mean() < 0.5 * np.abs(truth - truth.mean()).mean()  # it learned x
     imp.save(tmp_path / "m.vtm")
     pd.testing.assert_frame_equal(VAEImputer.load(tmp_path / "m.vtm").transform(prices), out)
+    facts = describe_saved(tmp_path / "m.vtm")
+    assert facts["version"] == 9 and facts["decimals"] == {"price": "decimals with 2 places, in whole units of 0.01"}
     # floats where decimals were at fit: read as numbers, imputed as the column's numbers
     floats = prices.assign(price=pd.to_numeric(prices["price"]))
     assert imp.transform(floats)["price"].notna().all()

@@ -16,7 +16,7 @@ import torch
 from vaetools._checks import is_int
 from vaetools._files import write_atomically
 from vaetools.model import MAX_MODEL_SIZE, model_size
-from vaetools.tabular import ColumnSpec, TableEncoder, labels
+from vaetools.tabular import ColumnSpec, TableEncoder, decimals, labels
 from vaetools.tabular.times import step_name
 
 FORMAT = "vaetools.estimator"
@@ -218,6 +218,9 @@ def _description(path: Path, meta: dict, weights: dict) -> dict:
         # dates and durations: what the kind counts (``tabular.times``)
         "times": {labels.from_json(d["name"]): step_name(d["extra"]["time"])
                   for d in meta["schema"] if "time" in d.get("extra", {})},
+        # decimals: the places whose whole units the kind counts (``tabular.decimals``)
+        "decimals": {labels.from_json(d["name"]): decimals.in_words(d["extra"]["decimal"])
+                     for d in meta["schema"] if "decimal" in d.get("extra", {})},
         "dropped_empty": [labels.from_json(c) for c, e in zip(meta["fit_columns"], meta["empty_features"]) if e],
         "params": {k: _unpairs(v) for k, v in meta["params"].items()},
         "epochs": len(history), "final_loss": history[-1]["loss"] if history else None,

@@ -374,7 +374,8 @@ def _info_saved_model(path: Path, zipped: bool) -> int:
         kinds[kind] = kinds.get(kind, 0) + 1
     print(f"columns {len(facts['columns'])}: " + ", ".join(f"{n} {k}" for k, n in kinds.items()))
     for name, kind in facts["columns"]:
-        print(f"  {str(name):24s} {kind}" + (f": {facts['times'][name]}" if name in facts["times"] else ""))
+        counts = facts["times"].get(name) or facts["decimals"].get(name)  # what a date's or decimal's kind counts
+        print(f"  {str(name):24s} {kind}" + (f": {counts}" if counts else ""))
     if facts["dropped_empty"]:
         print(f"columns with no observed value at fit, dropped from the output: {facts['dropped_empty']}")
     print(f"model: latent size {p.get('latent_dim')}, hidden {p.get('hidden_sizes')}, likelihood "
