@@ -113,7 +113,8 @@ def to_units(s: pd.Series, desc: dict, name) -> np.ndarray:
     places than the column had at fit gives a fractional unit, which a compressor refuses
     (``whole_units``) and an imputer takes as it is."""
     values = _python_values(s) if s.dtype == object else None
-    if is_arrow_decimal(s.dtype) or (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
+    numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    if is_arrow_decimal(s.dtype) or numeric:
         numbers = s.to_numpy(dtype=np.float64, na_value=np.nan)
     elif values is not None and all(v is None or isinstance(v, (decimal.Decimal, int, float)) for v in values):
         numbers = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
