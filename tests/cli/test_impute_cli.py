@@ -411,6 +411,23 @@ def test_points_stay_decimal_marks_beside_semicolons(tmp_path):
     assert read_table(path)["price"].tolist() == [1234.5, 17.25]
 
 
+def test_a_one_column_decimal_comma_csv_reads_as_numbers_and_extra_fields_are_refused(tmp_path, capsys):
+    # one column, no separator in its header: "-0,118" read with commas as two fields, and
+    # pandas took the first for a row label: the column held 118, 503 under labels -0 and 0
+    from vaetools.cli import CSVStyle, csv_style, read_table
+
+    path = tmp_path / "one.csv"
+    path.write_text("price\n-0,118\n0,503\n\n12,5\n")
+    assert csv_style(path) == CSVStyle(";", ",")
+    assert read_table(path)["price"].tolist() == [-0.118, 0.503, 12.5]
+    assert main(["impute", str(path), "-o", str(tmp_path / "out.csv"), *FAST]) == 0
+    assert (tmp_path / "out.csv").read_text().splitlines() == ["price", "-0,118", "0,503", "12,5"]
+    extra = tmp_path / "extra.csv"
+    extra.write_text("a,b\n1,2,3\n4,5,6\n")
+    assert main(["impute", str(extra), "-o", str(tmp_path / "x.csv"), *FAST]) == 2
+    assert "its rows have more fields than its header (2 columns, separated by ',')" in capsys.readouterr().err
+
+
 def test_multiple_imputations_in_long_format(tmp_path, table, capsys):
     # for people who pool analyses with Rubin's rules outside Python (R's mice reads this with
     # as.mids(x, .imp = "imputation", .id = "row")): the input, then M completed copies

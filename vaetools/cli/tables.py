@@ -73,6 +73,9 @@ def read_table(path: Path, na_values: list[str] | None = None, style: CSVStyle |
         raise CLIError(f"could not read {path}: {exc}") from None
     if len(df) == 0:
         raise CLIError(f"{path} has columns but no rows")
+    if fmt == "csv" and not isinstance(df.index, pd.RangeIndex):  # pandas took the extra fields for row labels
+        raise CLIError(f"{path}: its rows have more fields than its header ({df.shape[1]} columns, separated by "
+                       f"{style.sep!r}); check the separator, or quote the fields that hold it")
     return df if fmt == "csv" else _mark_missing(df, na_values)
 
 
@@ -82,7 +85,10 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
     export in many locales), which would read as one column of text. With another separator
     than the comma, the decimal mark is a comma when the sampled fields hold numbers written
     with one (179,4) and none written with a point; read with a point, such columns were text,
-    and refused as IDs. Points then group thousands where fields show it (1.234,5)."""
+    and refused as IDs. Points then group thousands where fields show it (1.234,5). A file of
+    one column (no separator in its first line) whose numbers have decimal commas is read with
+    a semicolon, which it does not hold, and those commas: with a comma it read as two fields,
+    the first taken for row labels."""
     import pandas as pd
 
     try:
@@ -95,8 +101,10 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
         return CSVStyle()
     counts = {sep: first.count(sep) for sep in (";", "\t", "|")}
     sep = max(counts, key=counts.get)
-    if not counts[sep]:
+    if not counts[sep] and not any(_DECIMAL_COMMA.match(line.strip().strip('"')) for line in lines[1:]):
         return CSVStyle()
+    if not counts[sep]:  # one column
+        sep = ";"
     fields = [f.strip().strip('"') for line in lines[1:] for f in line.rstrip("\r\n").split(sep)]
     grouped = {f for f in fields if _THOUSANDS_POINT.match(f)}
     comma = any("," in f for f in grouped) or any(_DECIMAL_COMMA.match(f) for f in fields)
