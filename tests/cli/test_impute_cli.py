@@ -422,6 +422,11 @@ def test_a_one_column_decimal_comma_csv_reads_as_numbers_and_extra_fields_are_re
     assert read_table(path)["price"].tolist() == [-0.118, 0.503, 12.5]
     assert main(["impute", str(path), "-o", str(tmp_path / "out.csv"), *FAST]) == 0
     assert (tmp_path / "out.csv").read_text().splitlines() == ["price", "-0,118", "0,503", "12,5"]
+    path.write_text('price\n""\n$1,971.69\n$1,665.81\n')  # a ;-separated export: its commas unquoted
+    assert csv_style(path) == CSVStyle(";", ".")
+    assert read_table(path)["price"].tolist()[1:] == ["$1,971.69", "$1,665.81"]  # for --numbers to read
+    path.write_text("price\n1.5\n2.5\n")  # no comma anywhere: as ever
+    assert csv_style(path) == CSVStyle()
     extra = tmp_path / "extra.csv"
     extra.write_text("a,b\n1,2,3\n4,5,6\n")
     assert main(["impute", str(extra), "-o", str(tmp_path / "x.csv"), *FAST]) == 2

@@ -86,9 +86,8 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
     than the comma, the decimal mark is a comma when the sampled fields hold numbers written
     with one (179,4) and none written with a point; read with a point, such columns were text,
     and refused as IDs. Points then group thousands where fields show it (1.234,5). A file of
-    one column (no separator in its first line) whose numbers have decimal commas is read with
-    a semicolon, which it does not hold, and those commas: with a comma it read as two fields,
-    the first taken for row labels."""
+    one column (no separator in its first line) whose values hold commas (-0,118 or $1,234.50)
+    is read with a separator none of its lines holds: with a comma each row split in two."""
     import pandas as pd
 
     try:
@@ -101,10 +100,10 @@ def csv_style(path: Path, sample_lines: int = 200) -> CSVStyle:
         return CSVStyle()
     counts = {sep: first.count(sep) for sep in (";", "\t", "|")}
     sep = max(counts, key=counts.get)
-    if not counts[sep] and not any(_DECIMAL_COMMA.match(line.strip().strip('"')) for line in lines[1:]):
-        return CSVStyle()
     if not counts[sep]:  # one column
-        sep = ";"
+        sep = next((s for s in counts if not any(s in line for line in lines)), None)
+        if sep is None or not any("," in line for line in lines[1:]):
+            return CSVStyle()
     fields = [f.strip().strip('"') for line in lines[1:] for f in line.rstrip("\r\n").split(sep)]
     grouped = {f for f in fields if _THOUSANDS_POINT.match(f)}
     comma = any("," in f for f in grouped) or any(_DECIMAL_COMMA.match(f) for f in fields)
