@@ -39,7 +39,7 @@ from vaetools.model import MaskedVAE, model_size
 from vaetools.model.vae import Batch
 from vaetools.tabular import ColumnSpec, TableEncoder, decimals, labels, times
 from vaetools.tabular.encoding import NUMERIC_KINDS
-from vaetools.tabular.schema import as_python, column_numbers, dtype_from_name
+from vaetools.tabular.schema import column_numbers, dtype_from_name, unmodelled_categories
 
 from . import container, verbatim
 from .entropy import (MAX_TABLE_SYMBOLS, CellCategorical, CellGaussian, FactorizedLatents, GaussianLatents, GivenBits,
@@ -722,22 +722,12 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
 
 def _column_entry(col: pd.Series, name, dtype: str | None, empty: bool) -> dict:
     """A column's entry in the header. A column the model does not take, all missing, keeps its
-    categories where it has them (a pandas category column): they are its dtype, which decode
-    gives back. (Readers before this entry ignore them and give the column no categories.)"""
+    categories where it has them (a pandas category column), as a schema entry: they are its
+    dtype, which decode gives back. (Readers before this entry ignore it and give the column no
+    categories.)"""
     entry = {"name": name, "dtype": dtype, "empty": empty}
-    if empty and isinstance(col.dtype, pd.CategoricalDtype):
-        what, fix = f"column {name!r} has the category", "convert it to text or numbers"
-        entry["categories"] = [labels.to_json_or_refuse(v, what, fix) for v in as_python(col.dtype.categories)]
-        entry["ordered"] = bool(col.dtype.ordered)
-    return entry
-
-
-def _empty_category_spec(entry: dict) -> ColumnSpec:
-    """What ``restore_dtype`` needs to give an all-missing category column its categories."""
-    if not isinstance(entry["categories"], list) or not isinstance(entry.get("ordered"), bool):
-        raise ValueError(f"column {entry['name']!r}: its categories are not a list, or their order not true or false")
-    return ColumnSpec(name=entry["name"], kind="categorical", dtype="category", ordered=entry["ordered"],
-                      categories=[labels.from_json(v) for v in entry["categories"]])
+    spec = unmodelled_categories(col.rename(name)) if empty else None
+    return entry | ({"categories": spec.to_dict()} if spec is not None else {})
 
 
 def oldest_version(header: dict) -> int:
@@ -1011,7 +1001,7 @@ def _decode(src, reader: container.Reader, wanted: np.ndarray, needed: list[int]
     frame = frame.loc[wanted]
     spec_by_name = {s.name: s for s in specs}
     try:
-        spec_by_name |= {c["name"]: _empty_category_spec(c) for c in columns if "categories" in c}
+        spec_by_name |= {c["name"]: ColumnSpec.from_dict(c["categories"]) for c in columns if "categories" in c}
         out = pd.DataFrame({c["name"]: frame[c["name"]].reset_index(drop=True) if "passthrough" in c else
                             restore_dtype(frame[c["name"]].to_numpy(), c["dtype"], spec_by_name.get(c["name"]))
                             for c in columns})

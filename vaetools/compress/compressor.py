@@ -20,7 +20,7 @@ from vaetools._frames import as_pandas, is_polars, to_polars
 from vaetools.model import MaskedVAE
 from vaetools.tabular import ColumnSpec, labels
 from vaetools.tabular.encoding import NUMERIC_KINDS, EncodedTable
-from vaetools.tabular.schema import UnmodelledColumnError, as_python, column_numbers, is_dtype_name
+from vaetools.tabular.schema import UnmodelledColumnError, column_numbers, is_dtype_name, unmodelled_categories
 from vaetools.training import to_batch
 
 from . import codec, container
@@ -297,8 +297,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         out = {}
         kept = iter(range(len(self.schema_)))
         spec_by_name = {s.name: s for s in self.schema_}
-        spec_by_name |= {name: ColumnSpec(name=name, kind="categorical", dtype="category", categories=cats,
-                                          ordered=ordered) for name, (cats, ordered) in self.empty_categories_.items()}
+        spec_by_name |= self.empty_categories_
         for name, empty in zip(self.fit_columns_, self.empty_features_):
             values = np.full(n_rows, np.nan) if empty else cols[next(kept)]
             out[name] = codec.restore_dtype(values, self.fit_dtypes_.get(name), spec_by_name.get(name))
@@ -401,8 +400,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                 "input_was_polars": bool(self.input_was_polars_),
                 "polars_dates": [labels.to_json(c) for c in self.polars_dates_],
                 "fit_dtypes": [[labels.to_json(name), dtype] for name, dtype in self.fit_dtypes_.items()],
-                "empty_categories": [[labels.to_json(name), [labels.to_json(c) for c in cats], ordered]
-                                     for name, (cats, ordered) in self.empty_categories_.items()],
+                "empty_categories": [spec.to_dict() for spec in self.empty_categories_.values()],
                 "latent_mean": self.latent_mean_.tolist(), "latent_std": self.latent_std_.tolist(),
                 "latent_step": self.latent_step_.tolist()}
 
@@ -413,11 +411,9 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.polars_dates_ = [labels.from_json(c) for c in meta.get("polars_dates", [])]
         self.fit_dtypes_ = {labels.from_json(name): dtype for name, dtype in meta["fit_dtypes"]}
         empty = meta.get("empty_categories", [])  # saved before them: none kept
-        if not isinstance(empty, list) or not all(isinstance(e, list) and len(e) == 3 and isinstance(e[1], list)
-                                                  and isinstance(e[2], bool) for e in empty):
-            raise ValueError("its categories of the columns with no value are not ones vaetools writes")
-        self.empty_categories_ = {labels.from_json(name): ([labels.from_json(c) for c in cats], ordered)
-                                  for name, cats, ordered in empty}
+        if not isinstance(empty, list):
+            raise ValueError("its categories of the columns with no value are not a list")
+        self.empty_categories_ = {spec.name: spec for spec in map(ColumnSpec.from_dict, empty)}
         for name in ("latent_mean", "latent_std", "latent_step"):
             values = np.array(meta[name], dtype=np.float64)
             if values.shape != (self.latent_dim,) or not np.isfinite(values).all() or \
@@ -434,9 +430,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
         self.input_was_frame_ = isinstance(X, pd.DataFrame)
         self.fit_dtypes_ = _dtypes_to_restore(X, frame)
         # a category column with no value is not modelled: its categories, for what decodes it
-        self.empty_categories_ = {c: (as_python(col.dtype.categories), bool(col.dtype.ordered))
-                                  for c, col in frame.items()
-                                  if isinstance(col.dtype, pd.CategoricalDtype) and col.isna().all()}
+        self.empty_categories_ = {c: spec for c, col in frame.items() if (spec := unmodelled_categories(col))}
 
 
 def _checked_metadata(metadata) -> dict:

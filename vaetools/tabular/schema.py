@@ -181,7 +181,7 @@ def _describe(name) -> str:
     return f"column {name!r}"
 
 
-def as_python(values) -> list:
+def _as_python(values) -> list:
     """Values as Python objects (NumPy scalars as their Python twins), as JSON and labels take them."""
     out = []
     for v in values:
@@ -204,7 +204,7 @@ def _numeric_with_text(s: pd.Series) -> list | None:
         return None
     tokens = bad.unique()
     if len(bad) <= 0.1 * len(obs) or (len(tokens) <= 3 and as_num.nunique() > 20):
-        return as_python(tokens[:3])
+        return _as_python(tokens[:3])
     return None
 
 
@@ -452,7 +452,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
                 cats = sorted(cats)
             except TypeError:
                 cats = sorted(cats, key=str)
-        cats = as_python(cats)
+        cats = _as_python(cats)
         spec.ordered = bool(getattr(s.dtype, "ordered", False))
         if kind == "binary" and len(cats) > 2:
             raise ValueError(f"{_describe(name)} is declared binary but has {len(cats)} values")
@@ -499,6 +499,16 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
         raise ValueError(f"{_describe(name)} contains inf or -inf; replace them with NaN to impute "
                          f"them, or with finite values")
     return _with_range(spec, values)
+
+
+def unmodelled_categories(s: pd.Series) -> ColumnSpec | None:
+    """For a category column with no value, which no model takes, what decodes it needs: its
+    categories and their order (a spec the file or the saved estimator keeps); None for any
+    other column."""
+    if not isinstance(s.dtype, pd.CategoricalDtype) or not len(s.dtype.categories) or not s.isna().all():
+        return None
+    return ColumnSpec(name=s.name, kind="categorical", dtype="category", categories=_as_python(s.dtype.categories),
+                      ordered=bool(s.dtype.ordered))
 
 
 def _with_range(spec: ColumnSpec, values: np.ndarray, skew: bool = True) -> ColumnSpec:
