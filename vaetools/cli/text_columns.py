@@ -323,7 +323,7 @@ def decimals_as_numbers(df, saved=None) -> dict:
 
     import pandas as pd
 
-    from vaetools.tabular.decimals import uncountable
+    from vaetools.tabular.decimals import places_of, uncountable
 
     held = {s.name: s for s in getattr(saved, "schema_", [])}
     found = {}
@@ -331,7 +331,7 @@ def decimals_as_numbers(df, saved=None) -> dict:
         as_numbers = c in held and held[c].decimal is None and held[c].kind in ("integer", "continuous")
         if not as_numbers and uncountable(col) is None:
             continue
-        places = max([0] + [-v.as_tuple().exponent for v in seen if v.is_finite()])
+        places = max([0] + [places_of(v) for v in seen if v.is_finite()])
         found[c] = (col.copy(), places)
         df[c] = pd.to_numeric(col).astype("Float64")
     return found

@@ -53,7 +53,7 @@ def holds_decimals(s: pd.Series) -> bool:
     return len(seen) > 0 and all(isinstance(v, decimal.Decimal) for v in seen)
 
 
-def _places(v: decimal.Decimal, arrow: bool) -> int:
+def places_of(v: decimal.Decimal, arrow: bool = False) -> int:
     """The decimal places ``v`` is written with; an Arrow value's trailing zeros (its type's
     scale pads every value to it: decimal(38, 18)) do not count."""
     if arrow:
@@ -80,7 +80,7 @@ def _count(s: pd.Series) -> tuple[int, object]:
     if not all(isinstance(v, decimal.Decimal) and v.is_finite() for v in values):
         return 0, next(v for v in values if not (isinstance(v, decimal.Decimal) and v.is_finite()))
     arrow = is_arrow_decimal(s.dtype)
-    places = [_places(v, arrow) for v in values]
+    places = [places_of(v, arrow) for v in values]
     most = max(places, default=0)
     if most > _MAX_PLACES:
         return most, values[places.index(most)]
@@ -134,7 +134,7 @@ def whole_units(s: pd.Series, values: np.ndarray, desc: dict, name) -> None:
     odd = None
     if holds_decimals(s):  # (normalized: 100.10 is whole cents, though written with 2 places of 3)
         odd = next((v for v in _python_values(s) if v is not None and
-                    (not v.is_finite() or _places(v.normalize(_EXACT), False) > places)), None)
+                    (not v.is_finite() or places_of(v.normalize(_EXACT)) > places)), None)
     else:
         seen = values[~np.isnan(values)]
         bad = seen[(seen != np.round(seen)) | ~np.isfinite(seen)]
