@@ -208,9 +208,10 @@ def cmd_compress(args) -> int:
     saved = VAECompressor.load(args.model) if args.model else None
     dates_found = parse_dates(df, dates_to_parse(args.dates, saved, df), src, args.date_order)
     numbers_found = parse_numbers(df, args.numbers, src, style)
+    decimals_as_numbers(df, saved)  # those the compressor cannot count in whole units of their last place
+    # (before the CSV's floats are read as decimals, which it need not scan: they are countable)
     written_floats = floats_as_decimals(df, float_texts(src, df, style), style, args.passthrough, saved) \
         if style is not None else []
-    decimals_as_numbers(df, saved)  # those the compressor cannot count in whole units of their last place
     dates_as_datetimes(df)  # Parquet's date32: decompress gives datetime64 (a CSV: YYYY-MM-DD)
     if saved is not None:
         comp = saved
