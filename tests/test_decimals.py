@@ -51,13 +51,42 @@ def test_decimal_objects_impute_to_their_places_and_keep_observed_ones(prices, t
 
 def test_an_arrow_decimal_keeps_its_type_and_counts_the_places_its_values_use(prices):
     pa = pytest.importorskip("pyarrow")
-    # Spark writes decimal(38, 18): cents at 18 places would pass 2**52 units; the values use 2
+    # Spark writes decimal(38, 18): cents at 18 places would pass 2**50 units; the values use 2
     df = prices.assign(price=pd.array(prices["price"].tolist(), dtype=pd.ArrowDtype(pa.decimal128(38, 18))))
     imp = VAEImputer(**FAST).fit(df)
     assert imp.schema_[1].decimal == {"places": 2}
     out = imp.transform(df)
     assert out["price"].dtype == df["price"].dtype and out["price"].notna().all()
     assert all(v == v.quantize(D("0.01")) for v in out["price"].astype(object))
+
+
+def test_whole_units_are_exact_up_to_the_limit_and_past_it_the_column_is_not_counted():
+    from vaetools.tabular import decimals
+
+    rng = np.random.default_rng(0)
+    for places in (0, 2, 9, 30):
+        units = rng.integers(decimals.MAX_UNITS // 2, decimals.MAX_UNITS, 2000)
+        col = pd.Series([D(int(u)).scaleb(-places) for u in units], dtype=object)
+        desc = decimals.describe(col)
+        assert desc == {"places": places}
+        assert np.array_equal(decimals.to_units(col, desc, "price"), units.astype(np.float64))
+    # between 2**51 and 2**52 units, 1 in 20 values read as floats rounded to the next unit
+    big = pd.Series([D(int(u)).scaleb(-2) for u in rng.integers(2**51, 2**52, 100)], dtype=object)
+    assert decimals.describe(big) is None
+
+
+def test_decimals_near_the_limit_decode_exactly_and_past_it_are_refused(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=300)
+    near = pd.DataFrame({"x": x, "total": [D(int(u)).scaleb(-2) for u in rng.integers(2**49, 2**50, 300)]})
+    comp = VAECompressor(max_epochs=2, random_state=0, error_bound={"total": 0.004, "x": 0.01},
+                         error_mode="absolute").fit(near)
+    comp.compress(near, tmp_path / "near.vtz")
+    assert decompress(tmp_path / "near.vtz")["total"].tolist() == near["total"].tolist()
+    # 2**51 to 2**52 cents decoded a cent off one time in twenty; such a column is refused
+    past = near.assign(total=[D(int(u)).scaleb(-2) for u in rng.integers(2**51, 2**52, 300)])
+    with pytest.raises(ValueError, match=r"'total' holds Decimal numbers.*past 2\*\*50.*pd\.to_numeric"):
+        VAECompressor(max_epochs=2, random_state=0).fit(past)
 
 
 def test_a_bound_under_half_a_cent_gives_every_decimal_back_and_a_bound_in_dollars_holds(prices, tmp_path):

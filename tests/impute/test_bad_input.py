@@ -124,12 +124,12 @@ def test_numbers_written_as_text_are_refused_with_the_fix_not_as_an_id():
 @pytest.mark.parametrize("bad", [decimal.Decimal("1E+20"), decimal.Decimal("-Infinity")])
 def test_decimals_no_whole_unit_counts_exactly_are_refused_with_the_fix(bad):
     # Decimal objects (pd.read_sql's SQL NUMERIC) are modelled in whole units of their last
-    # place; past 2**52 units, or infinite, no float64 holds them exactly: refused, not categories
+    # place; past 2**50 units, or infinite, no float64 holds them exactly: refused, not categories
     x = np.random.default_rng(0).normal(size=300)
     X = pd.DataFrame({"x": x, "price": [decimal.Decimal(f"{i % 40}.25") for i in range(300)]})
     X.loc[::9, "price"] = None
     X.loc[1, "price"] = bad
-    with pytest.raises(ValueError, match=rf"'price' holds Decimal numbers \(e\.g\. Decimal\('{re.escape(str(bad))}'\)\).*past 2\*\*52.*"
+    with pytest.raises(ValueError, match=rf"'price' holds Decimal numbers \(e\.g\. Decimal\('{re.escape(str(bad))}'\)\).*past 2\*\*50.*"
                                          r"convert them with pd\.to_numeric\(df\['price'\]\)"):
         VAEImputer(**FAST).fit(X)
     if bad.is_finite():  # the fix works (an infinite value then gets the error for inf)

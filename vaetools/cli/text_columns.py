@@ -315,7 +315,7 @@ def _object_columns(df, holds):
 
 def decimals_as_numbers(df, saved=None) -> dict:
     """Columns of Decimal values (Parquet's decimal128, as data warehouses write NUMERIC) that
-    the estimators cannot model as decimals, read in place as Float64: those past 2**52 units
+    the estimators cannot model as decimals, read in place as Float64: those past 2**50 units
     of their last place, and those a model given with --model was fitted on as numbers (by a
     vaetools before decimals). Returns each one's values as they were and its decimal places,
     for ``numbers_as_decimals``. The others the estimators take as they are."""

@@ -21,9 +21,12 @@ import pandas as pd
 
 from vaetools._checks import is_int
 
-# whole units read as the nearest float of the decimal, times 10**places, are within a few ulps
-# of the whole number, which rounds back to it while they are below 2**52
-MAX_UNITS = 2**52
+# whole units read as the nearest float of the decimal, times 10**places: three roundings (the
+# decimal to a float, 10**places past 10**22, the product), each within 2**-53 of the value, so
+# below 2**50 units within 0.375 of the whole number, which rounds back to it. 2**52 let 5% of
+# values between 2**51 and 2**52 units round to their neighbour (a .vtz decoded them a cent off
+# under a bound of 0.004)
+MAX_UNITS = 2**50
 # the precision decimals are normalized in: every digit of Arrow's widest decimals (76)
 _EXACT = decimal.Context(prec=100)
 # places a description may have: Arrow's decimal256 holds up to 76 digits
@@ -107,8 +110,8 @@ def in_words(desc: dict) -> str:
 
 def to_units(s: pd.Series, desc: dict, name) -> np.ndarray:
     """Column ``s`` in whole units of its last place, float64, NaN where missing. Each value is
-    read as the nearest float and scaled; a decimal of the column's places below 2**52 units is
-    then within a few ulps of its whole unit, which it is snapped to, so the units are exact.
+    read as the nearest float and scaled; a decimal of the column's places below ``MAX_UNITS``
+    units is then within 0.375 of its whole unit, which it is snapped to, so the units are exact.
     Other numbers (floats, where decimals were at fit) are read likewise; a value with more
     places than the column had at fit gives a fractional unit, which a compressor refuses
     (``whole_units``) and an imputer takes as it is."""

@@ -393,7 +393,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
         return _time_column(s, name, kind, dtype, syntax)
     if kind not in ("binary", "categorical") and decimals.holds_decimals(s):
         desc = decimals.describe(s)
-        if desc is not None:  # else (past 2**52 units, or infinite): floats, or refused as objects below
+        if desc is not None:  # else (past 2**50 units, or infinite): floats, or refused as objects below
             spec = ColumnSpec(name=name, kind=kind or "integer", dtype=dtype, extra={"decimal": desc})
             return _with_range(spec, decimals.to_units(s, desc, name))
 
@@ -426,7 +426,7 @@ def infer_column(s: pd.Series, name, kind: str | None, max_categories: int, synt
             if len(head) and head.map(lambda v: isinstance(v, decimal.Decimal)).all():
                 raise ValueError(
                     f"{_describe(name)} holds Decimal numbers (e.g. {decimals.uncountable(s)!r}) that whole units of "
-                    f"their last place cannot count exactly (past 2**52 units, or Infinity), and as unordered "
+                    f"their last place cannot count exactly (past 2**50 units, or Infinity), and as unordered "
                     f"categories they would lose their order; convert them with {_fix(syntax, 'numbers', name)} "
                     "to model them as floats")
             bad = _numeric_with_text(s)
