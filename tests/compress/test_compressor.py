@@ -864,6 +864,31 @@ def test_near_lossless_settings_compress_and_keep_their_bound(tmp_path, options)
         assert info(tmp_path / "plain.vtz")["format_version"] == 7  # no split codes: what older readers read
 
 
+def test_bounds_near_float64s_resolution_hold_and_finer_ones_are_refused_with_the_fix(tmp_path):
+    """At a relative bound of 1e-14 abalone stopped compress with "This is a bug in vaetools":
+    float64's rounding of prediction + residual * step moved values past a bound that close to
+    its resolution. Such bounds now leave that room, and ones float64 cannot keep are refused,
+    at fit and at compress, with the finest bound it can and the passthrough that stores a
+    column exactly."""
+    from vaetools.datasets import load
+
+    df = load("abalone").select_dtypes("float64").iloc[:1500]
+    comp = VAECompressor(error_bound=1e-12, max_epochs=3, random_state=0).fit(df)
+    comp.compress(df, tmp_path / "t.vtz", error_bound=1e-14)
+    out = decompress(tmp_path / "t.vtz")
+    assert ((out - df).abs().max() <= 1e-14 * (df.max() - df.min())).all()
+    fix = r"finer than float64 can decode its values to.*Ask for .* or more.*passthrough=\['length'\]"
+    with pytest.raises(ValueError, match=fix):
+        comp.compress(df, tmp_path / "fine.vtz", error_bound=1e-16)
+    with pytest.raises(ValueError, match=fix):
+        VAECompressor(error_bound=1e-16, max_epochs=1).fit(df)
+    # values far past the fitted range make a bound that was fine at fit too fine
+    with pytest.raises(ValueError, match=r"'length' is 1e-13.*finer than float64"):
+        comp.compress(df.assign(length=df["length"] * 1e4), tmp_path / "big.vtz",
+                      error_bound={"length": 1e-13}, error_mode="absolute")
+    assert not any(tmp_path.glob("[fb]*.vtz"))
+
+
 def test_columns_with_one_observed_value_sample_and_decode():
     """A boolean column observed only True was a binary column of one category: sampling drew its
     code 1, which named nothing (IndexError). Booleans have both values; a column declared binary
