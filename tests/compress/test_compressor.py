@@ -887,6 +887,11 @@ def test_bounds_near_float64s_resolution_hold_and_finer_ones_are_refused_with_th
         comp.compress(df.assign(length=df["length"] * 1e4), tmp_path / "big.vtz",
                       error_bound={"length": 1e-13}, error_mode="absolute")
     assert not any(tmp_path.glob("[fb]*.vtz"))
+    # int64 values past 2**53 (IDs) decoded 256 off under a bound of 0.4, silently
+    rng = np.random.default_rng(0)
+    ids = pd.DataFrame({"id": rng.integers(2**60, 2**62, 300), "x": rng.normal(size=300)})
+    with pytest.raises(ValueError, match=r"'id' is 0.4, finer than float64.*Ask for 8192 or more.*passthrough"):
+        VAECompressor(error_bound={"id": 0.4}, error_mode="absolute", max_epochs=1).fit(ids)
 
 
 def test_columns_with_one_observed_value_sample_and_decode():

@@ -97,6 +97,26 @@ def test_a_bound_finer_than_a_step_stores_dates_exactly(tmp_path, df):
     assert not (tmp_path / "u.vtz").exists()
 
 
+def test_nanosecond_timestamps_keep_their_bound_and_one_finer_than_float64_holds_is_refused(tmp_path):
+    """A timestamp of 2024 is 1.7e18 nanoseconds, where float64 steps by 256: read as floats
+    before the fitted origin was taken off, a year of them at a bound of 1 us decoded up to
+    1.18 us off, silently. Over a year (3e16 ns) float64 itself steps by 4 ns, so a bound of
+    1 ns is refused, in nanoseconds, with the finest one that holds."""
+    rng = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame({"t": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 86400 * 10**9, n),
+                                                                         unit="ns"),
+                       "x": rng.normal(size=n)})
+    comp = VAECompressor(max_epochs=2, random_state=0).fit(df)
+    for bound in ("1us", "64ns"):
+        comp.compress(df, tmp_path / "t.vtz", error_bound={"t": pd.Timedelta(bound), "x": 0.01},
+                      error_mode="absolute", overwrite=True)
+        assert (decompress(tmp_path / "t.vtz")["t"] - df["t"]).abs().max() <= pd.Timedelta(bound)
+    with pytest.raises(ValueError, match=r"'t' is 1 ns, finer than float64.*Ask for 64 ns or more.*passthrough"):
+        comp.compress(df, tmp_path / "ns.vtz", error_bound={"t": pd.Timedelta("1ns"), "x": 0.01},
+                      error_mode="absolute")
+
+
 def test_files_with_dates_are_format_8_and_older_readers_refuse_them(tmp_path, df, monkeypatch):
     comp = VAECompressor(**FAST, error_bound=0.01).fit(df)
     comp.compress(df, tmp_path / "dates.vtz")

@@ -425,32 +425,48 @@ def coded_bound(bound: float, grid: tuple[float, bool] | None) -> float:
 
 
 def arithmetic_margin(spec: ColumnSpec, values: np.ndarray | None = None) -> float:
-    """How far float64's rounding may move a continuous column's decoded value from the one its
+    """How far float64's rounding may move a numeric column's decoded value from the one its
     residual was chosen for. The decoder's prediction lies in the fitted range (it is clipped to
     it), so the difference coded and the sum decoded are at most twice the largest magnitude of
     that range and ``values``; the subtraction, the product and the sum round, each by at most
     half of float64's step there. A bound must leave that room: without it a relative bound of
-    1e-14 on abalone stopped compress with "This is a bug in vaetools". 0 for the columns coded
-    in whole numbers (integer kinds, dates' steps), whose arithmetic is exact."""
-    if spec.kind != "continuous" or spec.time:
-        return 0.0
+    1e-14 on abalone stopped compress with "This is a bug in vaetools". Columns coded in whole
+    numbers (integers, decimals' units, dates' steps) have exact arithmetic below 2**52; past it
+    (int64 IDs, nanosecond timestamps over months) the same room."""
     ends = [abs(float(v)) for v in (spec.lower, spec.upper) if v is not None and np.isfinite(v)]
     if values is not None:
         seen = np.abs(values[np.isfinite(values)])
         ends.append(float(seen.max()) if seen.size else 0.0)
-    return 4.0 * float(np.spacing(2.0 * max(ends, default=0.0)))
+    largest = max(ends, default=0.0)
+    if spec.kind != "continuous" and 2.0 * largest < 2.0**52:
+        return 0.0
+    return 4.0 * float(np.spacing(2.0 * largest))
+
+
+_DURATION_UNITS = (("days", 86_400 * 10**9), ("h", 3_600 * 10**9), ("min", 60 * 10**9), ("s", 10**9),
+                   ("ms", 10**6), ("us", 10**3), ("ns", 1))
+
+
+def _in_own_units(spec: ColumnSpec, value: float) -> str:
+    """A bound in the column's own terms: a duration for dates, the column's numbers for decimals."""
+    if spec.time and spec.time["kind"] != "period":
+        ns = value * _step_length(spec.time).value
+        unit, size = next(((u, n) for u, n in _DURATION_UNITS if abs(ns) >= n), ("ns", 1))
+        return f"{ns / size:g} {unit}"
+    if spec.decimal:
+        return f"{value * 10.0 ** -spec.decimal['places']:g}"
+    return f"{value:g}"
 
 
 def too_fine(spec: ColumnSpec, bound: float, margin: float) -> ValueError:
     """The error for a bound float64 cannot keep on ``spec``'s values (``arithmetic_margin``)."""
     span = (spec.upper - spec.lower) if spec.lower is not None else 0.0
     relative = f" ({2 * margin / span:.1e} of its range)" if span > 0 else ""
-    units = " units of its last place" if spec.decimal else ""
     return ValueError(
-        f"error_bound for column {spec.name!r} is {bound:g}{units}, finer than float64 can decode its values to: at "
-        f"their magnitude its arithmetic may be off by {margin:g}. Ask for {2 * margin:g} or more{relative}, "
-        f"or store the column exactly as it is: compress(..., passthrough=[{spec.name!r}]) (command line: "
-        f"--passthrough {spec.name})")
+        f"error_bound for column {spec.name!r} is {_in_own_units(spec, bound)}, finer than float64 can decode "
+        f"its values to: at their magnitude its arithmetic may be off by {_in_own_units(spec, margin)}. Ask for "
+        f"{_in_own_units(spec, 2 * margin)} or more{relative}, or store the column exactly as it is: "
+        f"compress(..., passthrough=[{spec.name!r}]) (command line: --passthrough {spec.name})")
 
 
 def _room(spec: ColumnSpec, bound: float, dtype: str | None, values: np.ndarray) -> float:
@@ -469,11 +485,13 @@ def _check_bound(spec: ColumnSpec, bound: float, decoded: np.ndarray, truth: np.
                  dtype: str | None) -> None:
     """Refuse to write a file whose column would decode, in its dtype, beyond its bound: the
     guarantee is checked on what the reader will return, not assumed from the arithmetic."""
-    if spec.time:  # whole steps, back in the column's own resolution
-        return
     back = restore_dtype(decoded, dtype, spec)
-    back = decimals.to_units(back, spec.decimal, spec.name) if spec.decimal else \
-        back.to_numpy(dtype=np.float64, na_value=np.nan)
+    if spec.time:  # in the steps they were coded in, as they decode in the column's own resolution
+        back = times.to_units(back, spec.time)
+    elif spec.decimal:
+        back = decimals.to_units(back, spec.decimal, spec.name)
+    else:
+        back = back.to_numpy(dtype=np.float64, na_value=np.nan)
     worst = float(np.max(np.abs(back[observed] - truth[observed]), initial=0.0))
     if not worst <= bound:
         raise RuntimeError(f"column {spec.name!r} would decode {worst:g} from its values, beyond its error "

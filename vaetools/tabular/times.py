@@ -258,9 +258,20 @@ def to_units(s: pd.Series, time: dict) -> np.ndarray:
     if time["tz"] is not None:
         s = s.dt.tz_convert(time["tz"])
     ticks, observed = _wall_ticks(s if time["kind"] == "period" else s.dt.as_unit(time["unit"]))
-    values = (ticks.astype(np.float64) - float(time["origin"])) / time["step"]
+    values = _steps_from(ticks, time["origin"], time["step"])
     values[~observed] = np.nan
     return values
+
+
+def _steps_from(ticks: np.ndarray, origin: int, step: int) -> np.ndarray:
+    """(ticks - origin) / step in float64, exact for whole steps below 2**53: the difference and
+    the division taken in integers first. Ticks turned into floats before the difference lost
+    what float64 cannot hold of them: a timestamp of 2024 is 1.7e18 nanoseconds, where float64
+    steps by 256, so a .vtz bounded at 1 ns decoded them up to 238 ns off."""
+    rough = ticks.astype(np.float64) - float(origin)
+    near = np.abs(rough) < 2.0**62  # the integer difference cannot overflow int64
+    whole, rest = np.divmod(np.where(near, ticks, origin) - np.int64(origin), np.int64(step))
+    return np.where(near, whole.astype(np.float64) + rest / step, rough / step)
 
 
 def from_units(values: np.ndarray, time: dict, dtype) -> pd.Series:
