@@ -117,6 +117,26 @@ def test_nanosecond_timestamps_keep_their_bound_and_one_finer_than_float64_holds
                       error_mode="absolute")
 
 
+def test_timestamps_in_the_hour_a_clock_repeats_are_refused_with_the_fix_not_decoded_an_hour_off(tmp_path):
+    """Coded on the wall clock, 02:30+02:00 and 02:30+01:00 on 31 October 2021 in Paris are the
+    same value, and both decoded as the later: 90 of these 300 came back an hour off under a
+    bound of 1 s, silently. Refused now; in UTC they keep the bound."""
+    rng = np.random.default_rng(0)
+    utc = pd.Timestamp("2021-10-31 00:00", tz="UTC") + pd.to_timedelta(rng.integers(0, 3 * 3600, 300), unit="s")
+    df = pd.DataFrame({"t": utc.tz_convert("Europe/Paris"), "x": rng.normal(size=300)})
+    bound = {"t": pd.Timedelta("1s"), "x": 0.01}
+    comp = VAECompressor(max_epochs=2, random_state=0, error_bound=bound, error_mode="absolute").fit(df)
+    with pytest.raises(ValueError, match=r"'t' holds 2021-10-31 02:.*\+02:00, in the hour its time zone's clock "
+                                         r"repeats.*an hour off \(90 such values\).*tz_convert\('UTC'\)"):
+        comp.compress(df, tmp_path / "t.vtz")
+    assert not (tmp_path / "t.vtz").exists()
+    in_utc = df.assign(t=df["t"].dt.tz_convert("UTC"))
+    VAECompressor(max_epochs=2, random_state=0, error_bound=bound, error_mode="absolute").fit(in_utc).compress(
+        in_utc, tmp_path / "utc.vtz")
+    back = decompress(tmp_path / "utc.vtz")["t"].dt.tz_convert("Europe/Paris")
+    assert (back - df["t"]).abs().max() <= pd.Timedelta("1s")
+
+
 def test_files_with_dates_are_format_8_and_older_readers_refuse_them(tmp_path, df, monkeypatch):
     comp = VAECompressor(**FAST, error_bound=0.01).fit(df)
     comp.compress(df, tmp_path / "dates.vtz")

@@ -482,10 +482,12 @@ def _room(spec: ColumnSpec, bound: float, dtype: str | None, values: np.ndarray)
 
 
 def _check_bound(spec: ColumnSpec, bound: float, decoded: np.ndarray, truth: np.ndarray, observed: np.ndarray,
-                 dtype: str | None) -> None:
+                 dtype: str | None, original: pd.Series) -> None:
     """Refuse to write a file whose column would decode, in its dtype, beyond its bound: the
     guarantee is checked on what the reader will return, not assumed from the arithmetic."""
     back = restore_dtype(decoded, dtype, spec)
+    if spec.time and spec.time["tz"] is not None:
+        _check_instants(spec, bound, back, original, observed)
     if spec.time:  # in the steps they were coded in, as they decode in the column's own resolution
         back = times.to_units(back, spec.time)
     elif spec.decimal:
@@ -497,6 +499,24 @@ def _check_bound(spec: ColumnSpec, bound: float, decoded: np.ndarray, truth: np.
         raise RuntimeError(f"column {spec.name!r} would decode {worst:g} from its values, beyond its error "
                            f"bound {bound:g}; no file was written. This is a bug in vaetools: please report it "
                            "with the column's dtype")
+
+
+def _check_instants(spec: ColumnSpec, bound: float, back: pd.Series, original: pd.Series,
+                    observed: np.ndarray) -> None:
+    """A time-zone aware column is coded on its wall clock, which names two instants in the
+    hour a clock change repeats (02:30 on the last Sunday of October in Paris): the decoded
+    one is the later, so a value of the earlier would come back an hour off. Refused, with the
+    fix, rather than written so."""
+    off = np.abs(times.instants_ns(back) - times.instants_ns(original))[observed]
+    past = off > bound * _step_length(spec.time).value
+    if past.any():
+        first = original[observed].iloc[int(np.argmax(off))]
+        raise ValueError(
+            f"column {spec.name!r} holds {first}, in the hour its time zone's clock repeats, which a .vtz "
+            f"(coded on the wall clock) would give back an hour off ({int(past.sum())} such values); no file "
+            f"was written. Convert the column to UTC first "
+            f"(df[{spec.name!r}] = df[{spec.name!r}].dt.tz_convert('UTC'); convert it back after decompress), "
+            f"or store it exactly with passthrough=[{spec.name!r}]")
 
 
 def numeric_step(spec: ColumnSpec, bound: float) -> float:
@@ -683,7 +703,7 @@ def compress_frame(comp, frame: pd.DataFrame, dtypes: list[str | None], bounds_r
         | {"cats": [np.concatenate([p["cats"][c] for p in preds]) for c in range(len(enc_obj.cat_cols))]}
     for j in bounds:
         _check_bound(specs[j], bounds[j], np.concatenate(pieces.pop(f"value/{j}")), truths[j], mask[:, j],
-                     dtype_of[specs[j].name])
+                     dtype_of[specs[j].name], modelled.iloc[:, j])
     for name, parts in pieces.items():
         streams[name] = np.concatenate(parts)
         observed_rows[name] = mask[:, int(name.split("/")[1])]

@@ -187,6 +187,13 @@ def _wall_ticks(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(s.array.asi8), s.notna().to_numpy()
 
 
+def instants_ns(s: pd.Series) -> np.ndarray:
+    """A time-zone aware column's instants, in nanoseconds since 1970 UTC (int64; NaT as its
+    minimum): what its wall clock does not tell apart in the hour a clock change repeats."""
+    s = _numpy_backed(s)
+    return np.asarray(s.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("ns").array.asi8)
+
+
 def describe(s: pd.Series) -> dict:
     """The time description of column ``s`` (see the module docstring), from its observed cells."""
     if is_time_of_day(s):
