@@ -160,11 +160,14 @@ def test_times_of_day_decode_within_the_bound_and_older_readers_refuse_them(tmp_
         pa = pytest.importorskip("pyarrow")
         df = df.astype({"t": pd.ArrowDtype(pa.time64("us"))})
     path = tmp_path / "t.vtz"
-    VAECompressor(**FAST, error_bound={"t": pd.Timedelta("5min")}, error_mode="absolute").fit(df).compress(df, path)
+    comp = VAECompressor(**FAST, error_bound={"t": pd.Timedelta("5min")}, error_mode="absolute").fit(df)
+    comp.compress(df, path)
     back = decompress(path)
     assert back.dtypes.equals(df.dtypes) and back["t"].isna().equals(df["t"].isna())
     seconds_of = lambda s: np.array([v.hour * 3600 + v.minute * 60 + v.second for v in s.dropna().astype(object)])  # noqa: E731
     assert np.abs(seconds_of(back["t"]) - seconds_of(df["t"])).max() <= 300
+    comp.compress(df, tmp_path / "exact.vtz", error_bound={"t": pd.Timedelta("500ms")})  # under a step: exact
+    assert decompress(tmp_path / "exact.vtz")["t"].equals(df["t"])
     assert info(path)["error_bounds"]["t"] == pd.Timedelta("5min")
     assert info(path)["format_version"] == 10
     monkeypatch.setattr(container, "FORMAT_VERSION", 9)  # a reader of 9 would refuse it as damaged
