@@ -90,3 +90,27 @@ def test_damage_is_named(table, tmp_path_factory, tmp_path):
         dest = _edited(meta, arrays, path, action, tmp_path / "edited.vtm")
         with pytest.raises(ValueError, match="is damaged: .*" + words.replace("(", r"\(")):
             VAEImputer.load(dest)
+
+
+def test_a_loaded_estimator_has_the_parameters_it_was_saved_with(tmp_path):
+    """clone(loaded) must refit as the original would: same seed, same sentinel for missing
+    cells (a "?" forgotten at load would be taken for a category), same column types."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=80), "grade": rng.choice(["1", "2", "3", "?"], 80).astype(object)})
+    params = dict(random_state=7, missing_values="?", column_types={"grade": "categorical"}, max_epochs=2,
+                  hidden_sizes=(8, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imp = VAEImputer(**params).fit(df)
+    imp.save(tmp_path / "imp.vtm")
+    loaded = VAEImputer.load(tmp_path / "imp.vtm")
+    assert _same_params(loaded, imp)
+    assert (loaded.transform(df)["grade"] != "?").all()
+    comp = VAECompressor(random_state=3, error_bound={"x": 0.5}, error_mode="absolute", max_epochs=2).fit(df.iloc[:, :1])
+    comp.save(tmp_path / "comp.vtm")
+    assert _same_params(VAECompressor.load(tmp_path / "comp.vtm"), comp)
+
+
+def _same_params(a, b) -> bool:
+    pa, pb = a.get_params(), b.get_params()
+    return pa.keys() == pb.keys() and all(pa[k] == pb[k] or (pa[k] != pa[k] and pb[k] != pb[k]) for k in pa)  # NaN

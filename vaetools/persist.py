@@ -244,7 +244,10 @@ def load_estimator(cls, path):
 
 def _build(cls, meta: dict, arrays: dict):
     weights = {k: torch.from_numpy(v) for k, v in arrays.items()}
-    est = cls(**{name: _unpairs(value) for name, value in meta["params"].items()})
+    params = {name: _unpairs(value) for name, value in meta["params"].items()}
+    if isinstance(params.get("hidden_sizes"), list):  # a tuple, as given, written as a JSON list
+        params["hidden_sizes"] = tuple(params["hidden_sizes"])
+    est = cls(**params)
     est._validate_params()  # sklearn's constraints: a latent_dim of -3 is refused here, by name
     est.schema_ = [ColumnSpec.from_dict(d) for d in meta["schema"]]
     est.encoder_ = TableEncoder(est.schema_)
