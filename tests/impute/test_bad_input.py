@@ -290,3 +290,19 @@ def test_numbers_written_with_signs_get_the_fix_that_reads_them(written, fix):
                                                     r"sign or grouped thousands.*" + fix) as info:
         VAEImputer(**FAST).fit(X)
     assert info.value.number_columns == ["price"]
+
+
+def test_a_zero_spike_is_imputed_from_what_predicts_it():
+    # zero exactly where x < 0: hidden cells of rows with x well below 0 are imputed near 0, those
+    # well above it near the nonzero values (the "is it nonzero?" part learned the right way round)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=800)
+    X = pd.DataFrame({"x": x, "gain": np.where(x < 0, 0.0, rng.lognormal(6, 0.3, 800))})
+    X.loc[::5, "gain"] = np.nan
+    imp = VAEImputer(**FAST).fit(X)
+    assert imp.schema_[1].zero_mass
+    out = imp.transform(X)["gain"]
+    hidden = X["gain"].isna()
+    typical = X.loc[X["x"] > 0, "gain"].median()
+    assert out[hidden & (X["x"] < -1)].max() < 0.25 * typical
+    assert out[hidden & (X["x"] > 1)].min() > 0.5 * typical
