@@ -194,6 +194,27 @@ def test_text_dates_compress_as_dates_within_a_duration_bound(tmp_path, capsys):
     assert "must be a duration in absolute mode" in capsys.readouterr().err
 
 
+def test_text_times_and_dates_with_milliseconds_come_back_with_their_digits(tmp_path):
+    # %f writes six digits: 14:55:02.869 came back from decompress as 14:55:02.869000
+    rng = np.random.default_rng(0)
+    ms = rng.integers(6 * 3600 * 1000, 20 * 3600 * 1000, 300)
+    clock = pd.Series([f"{m // 3600000:02d}:{m // 60000 % 60:02d}:{m // 1000 % 60:02d}.{m % 1000:03d}"
+                       for m in ms], dtype=object)
+    clock[rng.random(300) < 0.2] = None
+    stamp = ("2021-03-01 " + clock).where(clock.notna(), None)
+    src, vtz, out, filled = tmp_path / "in.csv", tmp_path / "t.vtz", tmp_path / "out.csv", tmp_path / "f.csv"
+    pd.DataFrame({"x": ms / 3.6e6 + rng.normal(0, 0.3, 300), "at": clock, "when": stamp}).to_csv(src, index=False)
+    assert main(["compress", str(src), "-o", str(vtz), "--dates", "at", "when", "--error-mode", "absolute",
+                 "--error-bound", "at=0.4ms,when=0.4ms,x=0.05", "--epochs", "5", "-q"]) == 0
+    assert main(["decompress", str(vtz), "-o", str(out)]) == 0
+    back, given = pd.read_csv(out, dtype=str), pd.read_csv(src, dtype=str)
+    assert back["at"].equals(given["at"]) and back["when"].equals(given["when"])
+    assert main(["impute", str(src), "-o", str(filled), "--dates", "at", "when", "--epochs", "5", "-q"]) == 0
+    imputed = pd.read_csv(filled, dtype=str)
+    assert imputed["at"].str.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}").all()
+    assert imputed["when"].str.fullmatch(r"2021-03-01 \d\d:\d\d:\d\d\.\d{3}").all()
+
+
 def test_text_times_of_day_compress_within_a_duration_bound(tmp_path, capsys):
     rng = np.random.default_rng(0)
     minutes = rng.integers(6 * 60, 20 * 60, 300)

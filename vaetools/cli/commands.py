@@ -12,8 +12,8 @@ import numpy as np
 
 from vaetools.cli.tables import (DECIMAL_MARKS, SEPARATORS, STYLE_KEYS, CLIError, CSVStyle, check_destination,
                                  input_style, parquet_types, read_table, table_format, write_table)
-from vaetools.cli.text_columns import (CSV_FLOAT_KEY, DATE_FORMAT_KEY, DECIMAL_PLACES_KEY, NUMBER_TEXT_KEY,
-                                       by_column, dates_as_datetimes, dates_as_text, dates_to_parse,
+from vaetools.cli.text_columns import (CSV_FLOAT_KEY, DATE_FORMAT_KEY, DECIMAL_PLACES_KEY, FRACTION_DIGITS_KEY,
+                                       NUMBER_TEXT_KEY, by_column, fraction_digits, dates_as_datetimes, dates_as_text, dates_to_parse,
                                        datetimes_as_dates, decimals_as_numbers, float_texts, floats_as_decimals,
                                        floats_as_text, numbers_as_decimals, numbers_as_text, parse_dates,
                                        parse_numbers, strftime, units_as_decimals)
@@ -240,6 +240,8 @@ def cmd_compress(args) -> int:
         bound = "fit"
     kept = {STYLE_KEYS["sep"]: style.sep, STYLE_KEYS["decimal"]: style.decimal} if style else {}
     kept |= {DATE_FORMAT_KEY + str(c): fmt for c, (fmt, _) in dates_found.items()}
+    kept |= {FRACTION_DIGITS_KEY + str(c): str(d) for c, (fmt, text) in dates_found.items()
+             if (d := fraction_digits(fmt, text)) is not None}
     kept |= {NUMBER_TEXT_KEY + str(c): fmt.to_json() for c, (fmt, _) in numbers_found.items()}
     kept |= {CSV_FLOAT_KEY + str(c): "1" for c in written_floats}
     report = comp.compress(df, out, error_bound=bound, error_mode=args.error_mode, chunk_rows=args.chunk_rows,
@@ -289,9 +291,10 @@ def cmd_decompress(args) -> int:
         if c in df.columns and fmt is not None and df[c].map(lambda v: isinstance(v, decimal.Decimal) or pd.isna(v)).all():
             df[c] = df[c].map(lambda v: None if pd.isna(v) else fmt.write(v)).astype(object)
     dates = by_column(kept, DATE_FORMAT_KEY) if csv else {}  # --dates as the CSV had them
+    digits = by_column(kept, FRACTION_DIGITS_KEY)
     for c, fmt in dates.items():
         if c in df.columns and (pd.api.types.is_datetime64_any_dtype(df[c]) or is_time_of_day(df[c])):
-            df[c] = strftime(df[c], fmt)
+            df[c] = strftime(df[c], fmt, int(digits[c]) if str(digits.get(c, "")).isdigit() else None)
     # row labels the file kept (a DataFrame's index) go out as the first columns; row numbers do not
     labelled = not isinstance(df.index, pd.RangeIndex) or any(n is not None for n in df.index.names)
     write_table(df, out, args.overwrite, index=labelled, style=style)

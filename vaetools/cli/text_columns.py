@@ -16,6 +16,9 @@ from vaetools.cli.tables import CLIError, CSVStyle
 # what a .vtz's metadata keeps of its columns' form, each under a prefix and the column's name:
 # a --dates column's format (strftime), for decompress to write a CSV's dates as they came
 DATE_FORMAT_KEY = "vaetools.csv.date_format."
+# ... and the digits its fractions of a second were written with (14:55:02.869: 3), which %f,
+# always six, does not keep
+FRACTION_DIGITS_KEY = "vaetools.csv.fraction_digits."
 # a decimal column the command line coded as whole units of its last place (cents), in files of
 # vaetools before the compressor counted decimals itself (format 10): its places, for decompress
 # to give decimals back. No longer written
@@ -285,21 +288,35 @@ def dates_as_text(filled, found: dict, rows=None):
     for c, (fmt, text) in found.items():
         colon = "%z" in fmt and text.str.contains(r"[+-]\d\d:\d\d$", regex=True).any()
 
-        def written(col, fmt=fmt, colon=colon):
-            out = strftime(col, fmt)  # +0200 for %z: written +02:00 where the input does
+        def written(col, fmt=fmt, colon=colon, digits=fraction_digits(fmt, text)):
+            out = strftime(col, fmt, digits)  # +0200 for %z: written +02:00 where the input does
             return out.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True) if colon else out
 
         filled[c] = _observed_as_given(text, filled[c], rows, written)
     return filled
 
 
-def strftime(col, fmt: str):
-    """Dates, or times of day (Python times), as text in ``fmt``."""
+def fraction_digits(fmt: str, text) -> int | None:
+    """The most digits a ``--dates`` column's fractions of a second are written with, where its
+    format has them (%f)."""
+    if "%f" not in fmt:
+        return None
+    found = text.dropna().astype(str).str.extract(r":\d\d\.(\d+)", expand=False).dropna()
+    return int(found.str.len().max()) if len(found) else None
+
+
+def strftime(col, fmt: str, digits: int | None = None):
+    """Dates, or times of day (Python times), as text in ``fmt``; %f's six digits cut to
+    ``digits`` where given (the values are whole steps of that many: nothing is lost)."""
     import pandas as pd
 
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        return col.dt.strftime(fmt)
-    return col.map(lambda v: None if pd.isna(v) else v.strftime(fmt)).astype("string")
+        out = col.dt.strftime(fmt).astype("string")
+    else:
+        out = col.map(lambda v: None if pd.isna(v) else v.strftime(fmt)).astype("string")
+    if digits is not None and 0 < digits < 6 and "%f" in fmt:
+        out = out.str.replace(rf"(:\d\d\.\d{{{digits}}})\d{{{6 - digits}}}", r"\1", regex=True)
+    return out
 
 
 def _object_columns(df, holds):
