@@ -13,10 +13,10 @@ import numpy as np
 from vaetools.cli.tables import (DECIMAL_MARKS, SEPARATORS, STYLE_KEYS, CLIError, CSVStyle, check_destination,
                                  input_style, parquet_types, read_table, table_format, write_table)
 from vaetools.cli.text_columns import (CSV_FLOAT_KEY, DATE_FORMAT_KEY, DECIMAL_PLACES_KEY, FRACTION_DIGITS_KEY,
-                                       NUMBER_TEXT_KEY, by_column, fraction_digits, dates_as_datetimes, dates_as_text, dates_to_parse,
+                                       NUMBER_TEXT_KEY, by_column, dates_as_datetimes, dates_as_text, dates_to_parse,
                                        datetimes_as_dates, decimals_as_numbers, float_texts, floats_as_decimals,
-                                       floats_as_text, numbers_as_decimals, numbers_as_text, parse_dates,
-                                       parse_numbers, strftime, units_as_decimals)
+                                       floats_as_text, fraction_digits, numbers_as_decimals, numbers_as_text,
+                                       parse_dates, parse_numbers, strftime, units_as_decimals)
 
 NA_HELP = ("more values that mark a missing cell, e.g. --na-values '?' -999 (empty fields, NA, N/A, "
            "null and NaN already do)")

@@ -443,18 +443,12 @@ def arithmetic_margin(spec: ColumnSpec, values: np.ndarray | None = None) -> flo
     return 4.0 * float(np.spacing(2.0 * largest))
 
 
-_DURATION_UNITS = (("days", 86_400 * 10**9), ("h", 3_600 * 10**9), ("min", 60 * 10**9), ("s", 10**9),
-                   ("ms", 10**6), ("us", 10**3), ("ns", 1))
-
-
 def _in_own_units(spec: ColumnSpec, value: float) -> str:
     """A bound in the column's own terms: a duration for dates, the column's numbers for decimals."""
     if spec.time and spec.time["kind"] != "period":
-        ns = value * _step_length(spec.time).value
-        unit, size = next(((u, n) for u, n in _DURATION_UNITS if abs(ns) >= n), ("ns", 1))
-        return f"{ns / size:g} {unit}"
+        return times.duration_text(value * _step_length(spec.time).value)
     if spec.decimal:
-        return f"{value * 10.0 ** -spec.decimal['places']:g}"
+        return f"{value * decimals.unit(spec.decimal):g}"
     return f"{value:g}"
 
 

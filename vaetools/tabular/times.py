@@ -32,6 +32,9 @@ _NS_PER_TICK = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 # the resolutions tried, coarsest first, in nanoseconds, with their names
 _STEP_NAMES = {86_400 * 10**9: "day", 3_600 * 10**9: "hour", 60 * 10**9: "minute", 10**9: "second",
                10**6: "millisecond", 10**3: "microsecond", 1: "nanosecond"}
+# their short names, as pd.Timedelta and the command line's --error-bound read them (64ns, 1h)
+_SHORT_NAMES = {"day": "days", "hour": "h", "minute": "min", "second": "s", "millisecond": "ms",
+                "microsecond": "us", "nanosecond": "ns"}
 
 
 _DAY_NS = 86_400 * 10**9
@@ -47,6 +50,12 @@ def step_name(time: dict) -> str:
     if time["kind"] == "timeofday" and time["origin"]:
         start = f", the day starting at {_clock(time['origin'] * _NS_PER_TICK[time['unit']])}"
     return f"{what} in steps of a {_STEP_NAMES[time['step'] * _NS_PER_TICK[time['unit']]]}{zone}{start}"
+
+
+def duration_text(ns: float) -> str:
+    """``ns`` nanoseconds in the largest of ``_STEP_NAMES`` it holds whole: "64 ns", "1.5 h"."""
+    size = next((n for n in _STEP_NAMES if abs(ns) >= n), 1)
+    return f"{ns / size:g} {_SHORT_NAMES[_STEP_NAMES[size]]}"
 
 
 def _clock(ns: int) -> str:
