@@ -5,10 +5,12 @@ this times that step. Each imputer is fitted once on the table with 30% of its c
 (MCAR, fixed seed), then ``transform`` runs on the same table ``--repeat`` times and the median
 counts. VAEImputer runs at several numbers of imputation draws (``n_imputation_draws``, the
 default 32 marked), refitted for none of them, so the table shows what each draw count costs and
-what it buys in RMSE. Ratios compare against the MissForest-like peer's transform on the same
-table in the same run (these machines are shared and noisy: read ratios, not seconds).
+what it buys in RMSE, each with the decoder in float32 and in bfloat16 (``inference_precision``;
+"auto" picks bfloat16 where the CPU has bfloat16 matrix instructions, which the JSON records).
+Ratios compare against the MissForest-like peer's transform on the same table in the same run
+(these machines are shared and noisy: read ratios, not seconds).
 
-Usage: python benchmarks/bench_transform.py [--datasets a,b] [--draws 8,16,32] [--repeat 3]
+Usage: python benchmarks/bench_transform.py [--datasets a,b] [--draws 8,16,32] [--precisions float32,bfloat16] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bench_impute import DATASETS, KNN_MAX_ROWS, load, methods  # noqa: E402
 
 from vaetools import VAEImputer  # noqa: E402
 from vaetools.evaluation import hide_cells, score_imputation  # noqa: E402
+from vaetools.model import fast_bfloat16  # noqa: E402
 
 PEERS = ["knn", "iterative_bayesridge", "missforest_like"]
 DEFAULT_DRAWS = VAEImputer().n_imputation_draws
@@ -34,6 +37,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default=",".join(DATASETS))
     p.add_argument("--draws", default="8,16,32", help="VAEImputer n_imputation_draws to time")
+    p.add_argument("--precisions", default="float32,bfloat16",
+                   help="VAEImputer inference_precision values to time at each draw count")
     p.add_argument("--methods", default=None,
                    help=f"comma list of {', '.join(PEERS)}, vaeimputer (and vaeimputer_cpu with a GPU); default all")
     p.add_argument("--repeat", type=int, default=3)
@@ -42,6 +47,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore", message=r"\[IterativeImputer\] Early stopping")  # at fit, not our concern here
     draws = [int(d) for d in args.draws.split(",")]
+    precisions = args.precisions.split(",")
     chosen = args.methods.split(",") if args.methods else [m for m in methods(args.seed, quick=False) if m != "mean/mode"]
 
     rows, skipped = [], []
@@ -60,8 +66,9 @@ def main(argv=None):
             start = time.perf_counter()
             imputer = methods(args.seed, quick=False)[meth]().fit(holey)
             fit_s = time.perf_counter() - start
-            settings = [(f"{meth} draws={d}" + (" (default)" if d == DEFAULT_DRAWS else ""),
-                         {"n_imputation_draws": d}) for d in draws] if meth.startswith("vaeimputer") else [(meth, None)]
+            settings = [(f"{meth} draws={d} {prec}" + (" (default draws)" if d == DEFAULT_DRAWS else ""),
+                         {"n_imputation_draws": d, "inference_precision": prec})
+                        for d in draws for prec in precisions] if meth.startswith("vaeimputer") else [(meth, None)]
             for label, params in settings:
                 if params:
                     imputer.set_params(**params)
@@ -70,7 +77,7 @@ def main(argv=None):
                 sc = score_imputation(df, holey, out)
                 fitted.append({"dataset": name, "rows": len(df), "method": label, "fit_s": fit_s,
                                "transform_s": seconds, "rows_per_s": len(df) / seconds, **sc})
-                print(f"  {name:16s} {label:28s} {len(df) / seconds:10.0f} rows/s  rmse={sc['rmse']:.4f}", flush=True)
+                print(f"  {name:16s} {label:44s} {len(df) / seconds:10.0f} rows/s  rmse={sc['rmse']:.4f}", flush=True)
         mf = [r["rows_per_s"] for r in fitted if r["method"] == "missforest_like"]
         for r in fitted:
             r["speed_over_missforest"] = r["rows_per_s"] / mf[0] if mf else None
@@ -82,7 +89,8 @@ def main(argv=None):
                        ("rmse", "RMSE (std units)", ".4f"), ("accuracy", "cat. accuracy", ".4f")])
     if skipped:
         print("\nskipped: " + "; ".join(skipped))
-    write_json("bench_transform", {"machine": machine(), "seed": args.seed, "repeat": args.repeat,
+    write_json("bench_transform", {"machine": machine(), "fast_bfloat16": fast_bfloat16(), "seed": args.seed,
+                                   "repeat": args.repeat,
                                    "rows": rows, "skipped": skipped}, args.json)
 
 

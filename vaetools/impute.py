@@ -14,18 +14,22 @@ import pandas as pd
 import torch
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from vaetools._base import SHARED_PARAMETER_CONSTRAINTS, TabularVAEBase
 from vaetools._frames import is_polars
-from vaetools.model import Batch, Posterior
+from vaetools.model import PRECISIONS, Batch, Particles, fast_bfloat16
 from vaetools.tabular import ColumnSpec
 from vaetools.training import batch_size_for, fit_draw_scale, to_batch
 
-# rows x draws decoded at once: about 8k particles kept the decoder's activations in cache and
-# ran fastest on adult (2 cores: 25k rows/s at 256 rows x 32 draws, 18k at 2048 x 32)
-_PARTICLES_PER_CHUNK = 8192
+# decoder outputs (particles x the widest layer) held at once when imputing on a CPU. Into
+# reused buffers (``Particles``), larger chunks ran faster, to a plateau: adult at 32 draws in
+# bfloat16 took 34k rows/s at 8,192 particles a chunk, 38k at 16,384 and 39k at 32,768 (2**22
+# outputs of its 128-wide layers: 16 MB per float32 buffer), 38k at 65,536; in float32 25k at
+# 8,192 and 26k at 16,384 (2-core dev VM). A GPU gets 16x as many: on an H200 adult imputed at
+# 215k rows/s with 32 draws at 524,288 particles a chunk, 7.4x its 16 host cores
+_CHUNK_OUTPUTS = 1 << 22
 # particles per row when fitting the draw scale, whatever n_imputation_draws is: the factors
 # fitted with 32 serve draws with 8 or 128 as well (30% MCAR coverage with 8 / 32 / 128, when
 # the factors were fitted by Adam on minibatches:
@@ -103,6 +107,13 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     keep_empty_features : bool, default=False
         Keep columns with no observed value at fit (filled with 0 when numeric) instead of
         dropping them.
+    inference_precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Precision of the decoder's layers when imputing (``transform``, ``multiple_imputations``);
+        training is always float32. "auto" is bfloat16 on a CPU with bfloat16 matrix
+        instructions (AVX512-BF16, AMX: recent Xeon and EPYC), where adult imputes ~1.7x as fast
+        at 32 draws, and float32 elsewhere. What bfloat16 changes in an imputation is a tenth of
+        the Monte Carlo error of the draws themselves (benchmarks/RESULTS.md); "float32" gives
+        the same imputations on every machine up to float rounding.
     device : str, default="auto"
         "auto" uses a GPU when torch sees one.
     random_state : int, RandomState or None, default=None
@@ -144,13 +155,15 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         "n_imputation_draws": [Interval(Integral, 1, _MAX_DRAWS, closed="both")],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
+        "inference_precision": [StrOptions({"auto", *PRECISIONS})],
     }
 
     def __init__(self, *, missing_values=np.nan, latent_dim=8, hidden_sizes=(128, 128),
                  likelihood="gaussian", n_draws=5, n_imputation_draws=32, batch_size=None,
                  learning_rate="auto", max_epochs="auto", patience=12, validation_fraction=0.0,
                  column_types=None, max_categories=100, add_indicator=False,
-                 keep_empty_features=False, device="auto", random_state=None, verbose=0):
+                 keep_empty_features=False, inference_precision="auto", device="auto", random_state=None,
+                 verbose=0):
         self.missing_values = missing_values
         self.latent_dim = latent_dim
         self.hidden_sizes = hidden_sizes
@@ -166,6 +179,7 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         self.max_categories = max_categories
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
+        self.inference_precision = inference_precision
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -220,20 +234,26 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
             device = next(self.model_.parameters()).device
             eps = self._noise_bank(device, draw)
             data = to_batch(self.encoder_, enc, device)
-            # a GPU wants large launches, not cache-sized ones (64x: on an H200 adult imputed at
-            # 215k rows/s with 32 draws, 7.4x its 16 host cores; other sizes not yet timed there)
-            particles = _PARTICLES_PER_CHUNK * (1 if device.type == "cpu" else 64)
-            chunk = max(16, particles // self.n_imputation_draws)
+            widest = max(layer.out_features for layer in self.model_.decoder if isinstance(layer, torch.nn.Linear))
+            particles = _CHUNK_OUTPUTS * (1 if device.type == "cpu" else 16) // widest
+            chunk = min(rows.size, max(1, particles // self.n_imputation_draws))
+            work = Particles(self.model_, chunk, self.n_imputation_draws, self._precision(device))
             for start in range(0, rows.size, chunk):
                 idx = rows[start:start + chunk]
-                b = data[torch.as_tensor(idx, device=device)]
-                post: Posterior = self.model_.posterior(b, eps) if draw is None else \
-                    self.model_.sample_conditional(b, eps, draw)
+                work.decode(data[torch.as_tensor(idx, device=device)], eps)
+                post = work.posterior() if draw is None else work.resample(draw)
                 num[idx] = post.num.cpu().numpy()
                 bins[idx] = post.bin.cpu().numpy()
                 for c, probs in enumerate(post.cat):
                     cat[idx, c] = probs.argmax(-1).cpu().numpy()
         return modelled, enc, num, bins, cat
+
+    def _precision(self, device: torch.device) -> str:
+        """The decoder's precision when imputing: "auto" is bfloat16 on a CPU that multiplies
+        it in hardware, float32 elsewhere (a GPU too: not yet measured there)."""
+        if self.inference_precision != "auto":
+            return self.inference_precision
+        return "bfloat16" if device.type == "cpu" and fast_bfloat16() else "float32"
 
     def _finish(self, X, frame: pd.DataFrame, filled: pd.DataFrame):
         """Empty features, indicator columns and the output container."""

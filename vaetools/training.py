@@ -228,7 +228,7 @@ def fit_draw_scale(model: MaskedVAE, data: Batch, k: int, seed: int, rows: int =
     did not see. Rows of the table, cycled through, each hide ``hide`` of their observed cells
     from the encoder, until ``rows`` of them have a numeric cell hidden (at most 8x as many
     are drawn); ``k`` latent draws per row are weighed by how well they explain the cells still
-    seen (as ``sample_conditional`` weighs its particles), and the factors maximize the
+    seen (as ``Particles`` weighs them), and the factors maximize the
     likelihood of the hidden numeric cells under that mixture. The model is frozen, so the
     particles are drawn once and the factors (one per numeric column) fitted to them by L-BFGS
     on the whole set: 0.3-0.6 s, where 300 Adam steps of 64 rows, each drawing its own

@@ -408,3 +408,28 @@ def test_the_draw_scale_does_not_depend_on_the_number_of_imputation_draws(holey)
     for a, b in zip(few.multiple_imputations(holey, m=2, random_state=0),
                     many.multiple_imputations(holey, m=2, random_state=0)):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_inference_precision_auto_follows_the_cpu_and_either_choice_imputes_alike(holey, monkeypatch):
+    """"auto" decodes in bfloat16 exactly where the CPU multiplies bfloat16 in hardware, and
+    the two precisions fill the same cells with values that differ far less than the cells'
+    own spread; observed cells are untouched either way."""
+    import vaetools.impute as impute_module
+
+    imp = VAEImputer(**FAST).fit(holey)
+    by = {p: imp.set_params(inference_precision=p).transform(holey) for p in ("float32", "bfloat16")}
+    for fast, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(impute_module, "fast_bfloat16", lambda fast=fast: fast)
+        pd.testing.assert_frame_equal(imp.set_params(inference_precision="auto").transform(holey), by[expected])
+    hidden = holey["x"].isna()
+    low, full = by["bfloat16"]["x"][hidden], by["float32"]["x"][hidden]
+    assert not low.equals(full)  # bfloat16 did run
+    assert (low - full).abs().max() < 0.1 * full.std()
+    observed = holey["x"].notna()
+    pd.testing.assert_series_equal(by["bfloat16"]["x"][observed], holey["x"][observed])
+    assert (by["bfloat16"]["group"] == by["float32"]["group"]).mean() > 0.95
+
+
+def test_inference_precision_is_validated_by_name(holey):
+    with pytest.raises(ValueError, match="inference_precision"):
+        VAEImputer(**FAST, inference_precision="float16").fit(holey)

@@ -59,15 +59,6 @@ class Batch:
         return (self.m_num.sum(1) + self.m_bin.sum(1) + self.m_cat.sum(1)) > 0
 
 
-@dataclass
-class Posterior:
-    """Importance-weighted predictions for each row: what imputation reads off."""
-
-    num: torch.Tensor  # (B, n_num) conditional mean, standardized
-    bin: torch.Tensor  # (B, n_bin) probability of code 1
-    cat: list[torch.Tensor]  # per categorical column, (B, n_categories) probabilities
-
-
 def log_normal_mass(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """log(Phi(b) - Phi(a)) for a <= b in standard units, accurate in both tails. Past 60
     standard deviations the mass is 0 to any precision; clamping there keeps gradients finite."""
@@ -173,7 +164,7 @@ class MaskedVAE(nn.Module):
             self.decoder_skip.weight.zero_()
 
     def add_draw_scale(self) -> None:
-        """A per-column factor on numeric cells' scale for the draws of ``sample_conditional``
+        """A per-column factor on numeric cells' scale for the draws of ``Particles.resample``
         (1 until ``vaetools.training.fit_draw_scale`` fits it to cells the encoder did not see).
         The decoder's scale is fitted to cells the encoder saw, and there it is smaller than the
         error of predicting an unseen cell: multiple imputations drawn with it were too narrow
@@ -377,25 +368,6 @@ class MaskedVAE(nn.Module):
             stored = stored + (self.cat_log_probs(p["cat_logit"], b.cat, cat_norms) * b.m_cat).sum(-1)
         return (ll_num * weight_num).sum(-1) + stored_weight * stored  # x 1.0 is exact
 
-    def cat_softmax(self, logits: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Each categorical column's log-normalizer, (..., n_cat) like ``cat_log_norms``, and its
-        probabilities, category first: (size, N) per column for the N = prod(...) rows. For
-        inference without gradients: it works on a category-major copy of the logits, where each
-        column is a block of whole rows, because reductions over slices of the last dimension
-        run strided (adult, 256 rows x 32 draws, with the posterior's mixing: 2.2 ms against
-        3.4 ms for ``cat_log_norms`` and the probabilities from it, median of 21)."""
-        lead = logits.shape[:-1]
-        by_category = logits.reshape(-1, logits.shape[-1]).T.contiguous()
-        norms, probs = [], []
-        for sl in self.cat_slices():
-            block = by_category[sl]
-            top = block.amax(0)
-            e = torch.exp(block - top)
-            total = e.sum(0)
-            norms.append(torch.log(total) + top)
-            probs.append(e.div_(total))
-        return torch.stack(norms, -1).view(*lead, -1), probs
-
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
         """logsumexp of each categorical column's logits: (..., n_cat). Each column's maximum is
         subtracted in one operator (it needs no gradient: the result does not depend on the
@@ -489,53 +461,3 @@ class MaskedVAE(nn.Module):
             p_true = probs.gather(1, held.cat[:, c].clamp(min=0).unsqueeze(1)).squeeze(1)
             err = err + ((1 - p_true) * held.m_cat[:, c]).sum()
         return err
-
-    # ------------------------------------------------------------------ inference
-    def _particles(self, b: Batch, eps: torch.Tensor):
-        """Decoder outputs for k draws per row, their self-normalized importance weights (k, B)
-        and each categorical column's probabilities, (size, k, B) (see ``cat_softmax``)."""
-        mu, logvar = self.encode(b)
-        empty = ~b.observed_rows()
-        if empty.any():  # nothing observed: the posterior is the prior
-            mu = torch.where(empty[:, None], torch.zeros_like(mu), mu)
-            logvar = torch.where(empty[:, None], torch.zeros_like(logvar), logvar)
-        k = eps.shape[0]
-        # the same k noise vectors for every row: results do not depend on batch composition
-        z, _, log_ratio = reparameterize_kl(mu, logvar, eps=eps[:, None, :].expand(k, mu.shape[0], -1))
-        p = self.decode(z)
-        norms, probs = self.cat_softmax(p["cat_logit"]) if self.cat_sizes else (None, [])
-        weights = torch.softmax(self.log_likelihood(p, b, norms) + log_ratio, dim=0)
-        return p, weights, [pc.view(pc.shape[0], *weights.shape) for pc in probs]
-
-    @torch.no_grad()
-    def posterior(self, b: Batch, eps: torch.Tensor) -> Posterior:
-        """Self-normalized importance-weighted expectations of every cell given the observed ones."""
-        p, w, probs = self._particles(b, eps)
-        wk = w.unsqueeze(-1)
-        num = (wk * p["loc"]).sum(0)
-        bins = (wk * torch.sigmoid(p["bin_logit"])).sum(0)
-        cats = [(pc * w).sum(1).T for pc in probs]
-        return Posterior(num=num, bin=bins, cat=cats)
-
-    @torch.no_grad()
-    def sample_conditional(self, b: Batch, eps: torch.Tensor, generator: torch.Generator) -> Posterior:
-        """One draw of every cell from p(x_mis | x_obs) by sampling importance resampling; numeric
-        cells with ``draw_scale``."""
-        p, w, probs = self._particles(b, eps)
-        idx = torch.multinomial(w.T.cpu(), 1, generator=generator).squeeze(1).to(w.device)  # (B,)
-        rows = torch.arange(w.shape[1], device=w.device)
-        loc, scale = p["loc"][idx, rows], self.draw_scale(p["scale"][idx, rows])
-        noise = torch.randn(loc.shape, generator=generator).to(loc.device)
-        if self.likelihood == "student_t":
-            df = (F.softplus(self.df_raw) + 3.0).detach().cpu()
-            noise = torch.distributions.StudentT(df).sample((loc.shape[0],)).to(loc.device) \
-                if loc.numel() else noise
-        num = loc + scale * noise
-        u = torch.rand(p["bin_logit"][0].shape, generator=generator).to(loc.device)
-        bins = (u < torch.sigmoid(p["bin_logit"][idx, rows])).float()
-        cats = []
-        for pc in probs:
-            chosen = pc[:, idx, rows].T  # (B, size): the resampled draw's probabilities
-            draw = torch.multinomial(chosen.cpu(), 1, generator=generator).squeeze(1)
-            cats.append(F.one_hot(draw, chosen.shape[1]).float().to(loc.device))
-        return Posterior(num=num, bin=bins, cat=cats)
