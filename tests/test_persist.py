@@ -111,6 +111,27 @@ def test_a_loaded_estimator_has_the_parameters_it_was_saved_with(tmp_path):
     assert _same_params(VAECompressor.load(tmp_path / "comp.vtm"), comp)
 
 
+def test_inference_precision_is_saved_and_only_a_chosen_one_needs_the_newer_format(tmp_path):
+    """Older vaetools read a model saved with the default "auto" (the format its table needs); one saved
+    with a chosen precision says it needs this vaetools rather than failing on the parameter."""
+    from vaetools import persist
+
+    df = pd.DataFrame({"x": np.arange(40.0), "y": np.arange(40.0) % 7})
+    df.loc[::5, "y"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imp = VAEImputer(max_epochs=2, hidden_sizes=(8,), random_state=0).fit(df)
+    for precision in ("auto", "float32"):
+        path = tmp_path / f"{precision}.vtm"
+        imp.set_params(inference_precision=precision).save(path)
+        saved = describe_saved(path)
+        assert (saved["version"] == persist.VERSION) == (precision != "auto")  # else what the table needs
+        assert ("inference_precision" in saved["params"]) == (precision != "auto")
+        loaded = VAEImputer.load(path)
+        assert loaded.inference_precision == precision
+        pd.testing.assert_frame_equal(loaded.transform(df), imp.transform(df))
+
+
 def _same_params(a, b) -> bool:
     pa, pb = a.get_params(), b.get_params()
     return pa.keys() == pb.keys() and all(pa[k] == pb[k] or (pa[k] != pa[k] and pb[k] != pb[k]) for k in pa)  # NaN

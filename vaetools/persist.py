@@ -33,12 +33,15 @@ FORMAT = "vaetools.estimator"
 # them is written as 7 or 6; 9: decimals counted in whole units of their last place
 # (ColumnSpec.extra["decimal"], ``tabular.decimals``), which a reader of 8 would give back as
 # units (cents for dollars); a file without them is written as 8, 7 or 6; 10: times of day whose
-# day starts elsewhere than at midnight (``tabular.times``), which a reader of 9 refuses as damaged
-VERSION = 10
+# day starts elsewhere than at midnight (``tabular.times``), which a reader of 9 refuses as damaged;
+# 11: the imputer's inference_precision parameter, written only where it is not "auto" (a reader
+# of 10 would refuse the unknown parameter as damage), so that other files keep their version
+VERSION = 11
 _VERSION_WITHOUT_TIMES = 6
 _VERSION_WITHOUT_TIME_OF_DAY = 7
 _VERSION_WITHOUT_DECIMALS = 8
 _VERSION_WITHOUT_DAY_STARTS = 9
+_VERSION_WITHOUT_PRECISION = 10
 # a saved estimator's first bytes: it is a zip (numpy's .npz)
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -68,14 +71,19 @@ def _jsonable_params(est) -> dict:
     mv = params.get("missing_values")
     if mv is not None and not isinstance(mv, (int, float, str)):
         params["missing_values"] = None  # pd.NA: same meaning as NaN here
+    if params.get("inference_precision") == "auto":
+        del params["inference_precision"]  # the default, which files of version 10 and older mean
     return params
 
 
-def _oldest_version(schema) -> int:
-    """The oldest format that holds ``schema``, so that older vaetools load every file they can."""
+def _oldest_version(schema, params: dict) -> int:
+    """The oldest format that holds ``schema`` and ``params`` (as ``_jsonable_params`` writes
+    them), so that older vaetools load every file they can."""
+    if "inference_precision" in params:
+        return VERSION
     kinds = {s.time["kind"] for s in schema if s.time}
     if any(s.time and s.time["kind"] == "timeofday" and s.time["origin"] for s in schema):
-        return VERSION
+        return _VERSION_WITHOUT_PRECISION
     if any(s.decimal for s in schema):
         return _VERSION_WITHOUT_DAY_STARTS
     return _VERSION_WITHOUT_DECIMALS if "timeofday" in kinds else _VERSION_WITHOUT_TIME_OF_DAY if kinds \
@@ -85,10 +93,11 @@ def _oldest_version(schema) -> int:
 def save_estimator(est, path, overwrite: bool = False) -> None:
     path = Path(path)
     try:
+        params = _jsonable_params(est)
         meta = {
             "format": FORMAT, "class": type(est).__name__,
-            "version": _oldest_version(est.schema_),
-            "params": _jsonable_params(est),
+            "version": _oldest_version(est.schema_, params),
+            "params": params,
             "schema": [s.to_dict() for s in est.schema_],
             "fit_columns": [labels.to_json(c) for c in est.fit_columns_],
             "feature_names_in": [labels.to_json(c) for c in getattr(est, "feature_names_in_", [])] or None,
