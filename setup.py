@@ -44,7 +44,7 @@ def _extensions():
     cxx += ["-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-fdiagnostics-color=always"]
     if arch:
         cxx.append(f"-march={arch}")
-    sources = [f"{CSRC}/ops.cpp", f"{CSRC}/reparam_kl_cpu.cpp"]
+    sources = [f"{CSRC}/ops.cpp", f"{CSRC}/reparam_kl_cpu.cpp", f"{CSRC}/particle_weights_cpu.cpp"]
 
     cuda_mode = _env("VAETOOLS_CUDA", "auto").lower()
     cuda_ok = torch.version.cuda is not None and CUDA_HOME is not None

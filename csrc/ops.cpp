@@ -1,4 +1,4 @@
-// Operator schemas. Kernels live in reparam_kl_cpu.cpp and reparam_kl_cuda.cu;
+// Operator schemas. Kernels live in reparam_kl_cpu.cpp, reparam_kl_cuda.cu and particle_weights_cpu.cpp;
 // fake (meta) kernels and autograd are registered from Python (vaetools/ops/_registry.py).
 #include <Python.h>
 #include <torch/library.h>
@@ -24,4 +24,12 @@ TORCH_LIBRARY(vaetools, m) {
   m.def(
       "reparam_kl_backward(Tensor grad_z, Tensor grad_kl, Tensor grad_log_ratio, Tensor mu, "
       "Tensor logvar, Tensor? eps, int k, Tensor? seed) -> (Tensor grad_mu, Tensor grad_logvar)");
+  // Self-normalized importance weights (k, rows) of k particles per row from the decoder's
+  // outputs, feature-major (outputs, k, rows): numeric locs, raw scales, binary logits, category
+  // logits. Rewrites out's raw scales as scales (softplus + min_scale) and each categorical
+  // column's logits as probabilities. df: Student-t's degrees of freedom per numeric column, or
+  // none for Gaussian cells. Inference only: no autograd.
+  m.def(
+      "particle_weights_(Tensor(a!) out, Tensor log_ratio, Tensor num, Tensor m_num, Tensor bin, "
+      "Tensor m_bin, Tensor cat, Tensor m_cat, Tensor min_scale, Tensor? df, int[] cat_sizes) -> Tensor");
 }

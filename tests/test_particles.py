@@ -53,6 +53,8 @@ def make_model(n_num, n_bin, cat_sizes, seed=0, **kw):
     (3, 2, [4, 1, 3], {"likelihood": "student_t"}),
     (3, 2, [4, 1, 3], {"linear_skip": True}),
     (2, 0, [], {"hidden": ()}),
+    (2, 1, [3], {"hidden": (), "linear_skip": True}),
+    (1, 1, [3], {"hidden": (6, 5), "linear_skip": True}),
     (0, 1, [5], {"hidden": (5, 7, 6)}),
     (0, 0, [2, 2], {"linear_skip": True}),
 ])

@@ -1,6 +1,8 @@
-"""Plain-PyTorch implementation of the fused op: the fallback kernel and the test oracle."""
+"""Plain-PyTorch implementations of the compiled ops: the fallback kernels and the test oracles."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -63,3 +65,38 @@ def reparam_kl_backward_reference(grad_z, grad_kl, grad_log_ratio, mu, logvar, e
     grad_mu = g_kl * m + g_zz.sum(0)
     grad_logvar = g_kl * 0.5 * (sig * sig - 1.0) + 0.5 * (g_zz * sig * e + g_lr).sum(0)
     return grad_mu.to(mu.dtype), grad_logvar.to(mu.dtype)
+
+
+def particle_weights_reference(out, log_ratio, num, m_num, bin, m_bin, cat, m_cat, min_scale, df, cat_sizes):
+    """``vaetools::particle_weights_`` in PyTorch: the importance weights (k, rows) of k particles
+    per row from the decoder's outputs ``out`` (outputs, k, rows), rewriting its raw scales as
+    scales and each categorical column's logits as probabilities in place. The same sums as
+    ``MaskedVAE.log_likelihood`` (without bins), in place on each column's slab."""
+    n, nb = num.shape[-1], bin.shape[-1]
+    k, rows = out.shape[1], out.shape[2]
+    ll = log_ratio.clone()
+    if n:
+        loc, scale = out[:n], out[n:2 * n]
+        torch._C._nn.softplus(scale, 1, 20, out=scale)  # F.softplus, in place
+        scale.add_(min_scale[:, None, None])
+        u = (num.T[:, None, :] - loc).div_(scale)
+        if df is None:
+            lp = u.square_().mul_(-0.5).sub_(scale.log()).sub_(0.5 * math.log(2 * math.pi))
+        else:
+            d = df[:, None, None]
+            lp = (torch.lgamma((d + 1) / 2) - torch.lgamma(d / 2) - 0.5 * torch.log(d * math.pi)
+                  - scale.log() - (d + 1) / 2 * torch.log1p(u * u / d))
+        ll += (lp * m_num.T[:, None, :]).sum(0)
+    if nb:
+        logit = out[2 * n:2 * n + nb]
+        ll += ((bin.T[:, None, :] * logit - torch.nn.functional.softplus(logit)) * m_bin.T[:, None, :]).sum(0)
+    start = 2 * n + nb
+    for c, size in enumerate(cat_sizes):
+        block = out[start:start + size]
+        start += size
+        picked = block.gather(0, cat[:, c].clamp(min=0).expand(1, k, rows))[0]
+        top = block.amax(0)
+        total = block.sub_(top).exp_().sum(0)
+        ll += (picked - top - total.log()) * m_cat[:, c]
+        block.div_(total)
+    return torch.softmax(ll, dim=0)

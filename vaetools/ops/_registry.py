@@ -1,4 +1,5 @@
-"""Registers ``vaetools::reparam_kl``: compiled kernels when present, the fallback otherwise.
+"""Registers ``vaetools::reparam_kl`` and ``vaetools::particle_weights_``: compiled kernels when
+present, the fallback otherwise.
 
 The schema and the CPU/CUDA kernels come from the C++ extension ``vaetools._C``. When it
 is absent, fails to load, or ``VAETOOLS_FORCE_FALLBACK=1`` is set, the same schema is defined
@@ -14,7 +15,7 @@ import warnings
 
 import torch
 
-from ._reference import reparam_kl_backward_reference, reparam_kl_reference
+from ._reference import particle_weights_reference, reparam_kl_backward_reference, reparam_kl_reference
 
 FORCE_FALLBACK_ENV = "VAETOOLS_FORCE_FALLBACK"
 
@@ -24,8 +25,12 @@ _SCHEMAS = {
     "reparam_kl_backward": "(Tensor grad_z, Tensor grad_kl, Tensor grad_log_ratio, Tensor mu, "
                            "Tensor logvar, Tensor? eps, int k, Tensor? seed) "
                            "-> (Tensor grad_mu, Tensor grad_logvar)",
+    "particle_weights_": "(Tensor(a!) out, Tensor log_ratio, Tensor num, Tensor m_num, Tensor bin, "
+                         "Tensor m_bin, Tensor cat, Tensor m_cat, Tensor min_scale, Tensor? df, "
+                         "int[] cat_sizes) -> Tensor",
 }
-_FALLBACKS = {"reparam_kl": reparam_kl_reference, "reparam_kl_backward": reparam_kl_backward_reference}
+_FALLBACKS = {"reparam_kl": reparam_kl_reference, "reparam_kl_backward": reparam_kl_backward_reference,
+              "particle_weights_": particle_weights_reference}
 
 # Keeps the Python-side library registrations alive for the life of the process.
 _libraries: list[torch.library.Library] = []
@@ -73,15 +78,14 @@ def _register() -> None:
     _libraries.append(lib)
 
     for device_key, label in (("CPU", "cpp"), ("CUDA", "cuda")):
-        if compiled and _has_kernel("reparam_kl", device_key):
-            _backends[device_key.lower()] = label
-        else:
-            for name, fn in _FALLBACKS.items():
+        _backends[device_key.lower()] = label if compiled and _has_kernel("reparam_kl", device_key) else "fallback"
+        for name, fn in _FALLBACKS.items():
+            if not (compiled and _has_kernel(name, device_key)):  # particle_weights_ has no CUDA kernel
                 lib.impl(name, fn, device_key)
-            _backends[device_key.lower()] = "fallback"
 
     torch.library.register_fake("vaetools::reparam_kl", _reparam_kl_fake, lib=lib)
     torch.library.register_fake("vaetools::reparam_kl_backward", _reparam_kl_backward_fake, lib=lib)
+    torch.library.register_fake("vaetools::particle_weights_", _particle_weights_fake, lib=lib)
     torch.library.register_autograd("vaetools::reparam_kl", _backward, setup_context=_setup_context,
                                     lib=lib)
 
@@ -94,6 +98,10 @@ def _reparam_kl_fake(mu, logvar, eps, k, seed):
 
 def _reparam_kl_backward_fake(grad_z, grad_kl, grad_log_ratio, mu, logvar, eps, k, seed):
     return torch.empty_like(mu), torch.empty_like(logvar)
+
+
+def _particle_weights_fake(out, log_ratio, num, m_num, bin, m_bin, cat, m_cat, min_scale, df, cat_sizes):
+    return log_ratio.new_empty(log_ratio.shape)
 
 
 def _setup_context(ctx, inputs, output):
