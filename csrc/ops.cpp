@@ -26,10 +26,12 @@ TORCH_LIBRARY(vaetools, m) {
       "Tensor logvar, Tensor? eps, int k, Tensor? seed) -> (Tensor grad_mu, Tensor grad_logvar)");
   // Self-normalized importance weights (k, rows) of k particles per row from the decoder's
   // outputs, feature-major (outputs, k, rows): numeric locs, raw scales, binary logits, category
-  // logits. Rewrites out's raw scales as scales (softplus + min_scale) and each categorical
-  // column's logits as probabilities. df: Student-t's degrees of freedom per numeric column, or
-  // none for Gaussian cells. Inference only: no autograd.
+  // logits; and each output's weighted mean over the particles (outputs, rows), binary logits
+  // as probabilities. Rewrites out's raw scales as scales (softplus + min_scale) and each
+  // categorical column's logits as probabilities. df: Student-t's degrees of freedom per numeric
+  // column, or none for Gaussian cells. Inference only: no autograd.
   m.def(
       "particle_weights_(Tensor(a!) out, Tensor log_ratio, Tensor num, Tensor m_num, Tensor bin, "
-      "Tensor m_bin, Tensor cat, Tensor m_cat, Tensor min_scale, Tensor? df, int[] cat_sizes) -> Tensor");
+      "Tensor m_bin, Tensor cat, Tensor m_cat, Tensor min_scale, Tensor? df, int[] cat_sizes) "
+      "-> (Tensor weights, Tensor expectations)");
 }

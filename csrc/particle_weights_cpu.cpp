@@ -1,4 +1,5 @@
-// CPU kernel of particle_weights_: the importance weights of k particles per row.
+// CPU kernel of particle_weights_: the importance weights of k particles per row, and the
+// weighted mean of each decoder output over them.
 //
 // The decoder's outputs arrive feature-major, (outputs, k, rows), as vaetools/model/particles.py
 // writes them. Work is split over rows (at::parallel_for): a thread takes a tile of kTile rows
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "philox.h"
@@ -49,9 +51,11 @@ struct Layout {
 template <typename T>
 void weights_kernel(T* out, const T* log_ratio, const T* num, const T* m_num, const T* bin,
                     const T* m_bin, const int64_t* cat, const T* m_cat, const T* min_scale,
-                    const T* df, const Layout& L, T* weights) {
+                    const T* df, const Layout& L, T* weights, T* expect) {
   const int64_t K = L.k, B = L.rows, n = L.n_num, nb = L.n_bin;
   const int64_t nc = static_cast<int64_t>(L.cat_sizes.size());
+  int64_t n_out = 2 * n + nb;
+  for (int64_t size : L.cat_sizes) n_out += size;
   // Student-t's per-column constant log Gamma((df+1)/2) - log Gamma(df/2) - log(df pi) / 2
   std::vector<T> t_const(df ? n : 0);
   for (int64_t j = 0; df && j < n; ++j) {
@@ -161,7 +165,27 @@ void weights_kernel(T* out, const T* log_ratio, const T* num, const T* m_num, co
           ll[kk * kTile + t] = e;
           sum += e;
         }
-        for (int64_t kk = 0; kk < K; ++kk) weights[kk * B + b0 + t] = ll[kk * kTile + t] / sum;
+        for (int64_t kk = 0; kk < K; ++kk) {
+          ll[kk * kTile + t] /= sum;
+          weights[kk * B + b0 + t] = ll[kk * kTile + t];
+        }
+      }
+      // the weighted mean of every output over the particles (binary logits as probabilities)
+      for (int64_t r = 0; r < n_out; ++r) {
+        const bool logit = r >= 2 * n && r < 2 * n + nb;
+        for (int64_t t = 0; t < w; ++t) top[t] = T(0);
+        for (int64_t kk = 0; kk < K; ++kk) {
+          const T* p = seg(r, kk);
+          const T* wk = ll.data() + kk * kTile;
+          if (logit) {
+#pragma omp simd
+            for (int64_t t = 0; t < w; ++t) top[t] += wk[t] / (T(1) + exp_acc(-p[t]));
+          } else {
+#pragma omp simd
+            for (int64_t t = 0; t < w; ++t) top[t] += wk[t] * p[t];
+          }
+        }
+        for (int64_t t = 0; t < w; ++t) expect[r * B + b0 + t] = top[t];
       }
     }
   });
@@ -175,7 +199,7 @@ void check_like(const at::Tensor& t, const at::Tensor& ref, const char* name,
               t.device(), " but out is on ", ref.device());
 }
 
-at::Tensor particle_weights_cpu(at::Tensor& out, const at::Tensor& log_ratio, const at::Tensor& num,
+std::tuple<at::Tensor, at::Tensor> particle_weights_cpu(at::Tensor& out, const at::Tensor& log_ratio, const at::Tensor& num,
                                 const at::Tensor& m_num, const at::Tensor& bin, const at::Tensor& m_bin,
                                 const at::Tensor& cat, const at::Tensor& m_cat,
                                 const at::Tensor& min_scale, const std::optional<at::Tensor>& df,
@@ -214,6 +238,7 @@ at::Tensor particle_weights_cpu(at::Tensor& out, const at::Tensor& log_ratio, co
                    mc = same(m_cat), fl = same(min_scale), codes = cat.contiguous();
   const at::Tensor dfc = df.has_value() ? same(*df) : at::Tensor();
   at::Tensor weights = at::empty({L.k, L.rows}, out.options());
+  at::Tensor expect = at::empty({n_out, L.rows}, out.options());
   AT_DISPATCH_FLOATING_TYPES(ty, "particle_weights_cpu", [&] {
     weights_kernel<scalar_t>(out.mutable_data_ptr<scalar_t>(), lr.const_data_ptr<scalar_t>(),
                              x.const_data_ptr<scalar_t>(), mx.const_data_ptr<scalar_t>(),
@@ -221,9 +246,9 @@ at::Tensor particle_weights_cpu(at::Tensor& out, const at::Tensor& log_ratio, co
                              codes.const_data_ptr<int64_t>(), mc.const_data_ptr<scalar_t>(),
                              fl.const_data_ptr<scalar_t>(),
                              dfc.defined() ? dfc.const_data_ptr<scalar_t>() : nullptr, L,
-                             weights.mutable_data_ptr<scalar_t>());
+                             weights.mutable_data_ptr<scalar_t>(), expect.mutable_data_ptr<scalar_t>());
   });
-  return weights;
+  return {weights, expect};
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ class Particles:
         self._out_low = None if dtype == own else torch.empty(self._n_out * n, dtype=dtype, device=device)
         self.out: torch.Tensor | None = None
         self.weights: torch.Tensor | None = None
+        self._means: torch.Tensor | None = None
 
     @torch.no_grad()
     def decode(self, b: Batch, eps: torch.Tensor) -> "Particles":
@@ -126,7 +127,7 @@ class Particles:
             out.copy_(torch.addmm(bias[:, None], w, h.T, out=self._out_low[:self._n_out * n].view(self._n_out, n)))
         out = out.view(-1, k, rows)
         df = F.softplus(m.df_raw) + 3.0 if m.likelihood == "student_t" else None
-        self.weights = torch.ops.vaetools.particle_weights_(
+        self.weights, self._means = torch.ops.vaetools.particle_weights_(
             out, log_ratio, b.num, b.m_num, b.bin, b.m_bin, b.cat, b.m_cat, m.min_scale.to(out.dtype),
             None if df is None else df.detach().to(out.dtype), m.cat_sizes)
         self.out = out
@@ -142,12 +143,13 @@ class Particles:
     @torch.no_grad()
     def posterior(self) -> Posterior:
         """Self-normalized importance-weighted expectations of every cell given the observed ones."""
-        m, out, w = self.model, self.out, self.weights
+        m, means = self.model, self._means.T  # (rows, outputs), weighed by the op
         n, nb = m.n_num, m.n_bin
-        num = (out[:n] * w).sum(1).T
-        bins = (torch.sigmoid(out[2 * n:2 * n + nb]) * w).sum(1).T
-        cats = [(block * w).sum(1).T for block in self.cat_blocks()]
-        return Posterior(num=num, bin=bins, cat=cats)
+        cats, start = [], 2 * n + nb
+        for size in m.cat_sizes:  # each column's (rows, categories) contiguous, for argmax over a row
+            cats.append(self._means[start:start + size].T.contiguous())
+            start += size
+        return Posterior(num=means[:, :n], bin=means[:, 2 * n:2 * n + nb], cat=cats)
 
     @torch.no_grad()
     def resample(self, generator: torch.Generator) -> Posterior:

@@ -69,8 +69,9 @@ def reparam_kl_backward_reference(grad_z, grad_kl, grad_log_ratio, mu, logvar, e
 
 def particle_weights_reference(out, log_ratio, num, m_num, bin, m_bin, cat, m_cat, min_scale, df, cat_sizes):
     """``vaetools::particle_weights_`` in PyTorch: the importance weights (k, rows) of k particles
-    per row from the decoder's outputs ``out`` (outputs, k, rows), rewriting its raw scales as
-    scales and each categorical column's logits as probabilities in place. The same sums as
+    per row from the decoder's outputs ``out`` (outputs, k, rows), and each output's weighted mean
+    over them (outputs, rows; binary logits as probabilities), rewriting its raw scales as scales
+    and each categorical column's logits as probabilities in place. The same sums as
     ``MaskedVAE.log_likelihood`` (without bins), in place on each column's slab."""
     n, nb = num.shape[-1], bin.shape[-1]
     k, rows = out.shape[1], out.shape[2]
@@ -99,4 +100,8 @@ def particle_weights_reference(out, log_ratio, num, m_num, bin, m_bin, cat, m_ca
         total = block.sub_(top).exp_().sum(0)
         ll += (picked - top - total.log()) * m_cat[:, c]
         block.div_(total)
-    return torch.softmax(ll, dim=0)
+    w = torch.softmax(ll, dim=0)
+    expect = (out * w).sum(1)
+    if nb:
+        expect[2 * n:2 * n + nb] = (torch.sigmoid(out[2 * n:2 * n + nb]) * w).sum(1)
+    return w, expect

@@ -27,7 +27,7 @@ _SCHEMAS = {
                            "-> (Tensor grad_mu, Tensor grad_logvar)",
     "particle_weights_": "(Tensor(a!) out, Tensor log_ratio, Tensor num, Tensor m_num, Tensor bin, "
                          "Tensor m_bin, Tensor cat, Tensor m_cat, Tensor min_scale, Tensor? df, "
-                         "int[] cat_sizes) -> Tensor",
+                         "int[] cat_sizes) -> (Tensor weights, Tensor expectations)",
 }
 _FALLBACKS = {"reparam_kl": reparam_kl_reference, "reparam_kl_backward": reparam_kl_backward_reference,
               "particle_weights_": particle_weights_reference}
@@ -101,7 +101,7 @@ def _reparam_kl_backward_fake(grad_z, grad_kl, grad_log_ratio, mu, logvar, eps, 
 
 
 def _particle_weights_fake(out, log_ratio, num, m_num, bin, m_bin, cat, m_cat, min_scale, df, cat_sizes):
-    return log_ratio.new_empty(log_ratio.shape)
+    return log_ratio.new_empty(log_ratio.shape), out.new_empty((out.shape[0], out.shape[2]))
 
 
 def _setup_context(ctx, inputs, output):
