@@ -73,8 +73,9 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
     n_imputation_draws : int, default=32
         Importance samples per row when imputing, in antithetic pairs, at most 10,000. Transform
         time grows in proportion; error falls with more (wine_quality_red, 30% MCAR, mean of 3 fits: RMSE
-        0.748 at 12 draws, 0.741 at 20, 0.738 at 32). On 2 cores adult imputes at about 80k
-        rows/s with 8 draws, 50k with 16 and 27k with 32 (benchmarks/bench_transform.py).
+        0.748 at 12 draws, 0.741 at 20, 0.738 at 32). On 2 cores, in bfloat16 (see
+        ``inference_precision``), adult imputes at about 130k rows/s with 8 draws, 77k with 16
+        and 41k-48k with 32; in float32 at 83k, 46k and 23k-30k (benchmarks/bench_transform.py).
         The draws' spread (see ``multiple_imputations``) is fitted with 32 per row whatever
         this is, about 0.3-0.6 s of a fit, and serves any number of draws.
     batch_size : int or None, default=None
@@ -111,9 +112,9 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         Precision of the decoder's layers when imputing (``transform``, ``multiple_imputations``);
         training is always float32. "auto" is bfloat16 on a CPU with bfloat16 matrix
         instructions (AVX512-BF16, AMX: recent Xeon and EPYC), where adult imputes ~1.7x as fast
-        at 32 draws, and float32 elsewhere. What bfloat16 changes in an imputation is a tenth of
-        the Monte Carlo error of the draws themselves (benchmarks/RESULTS.md); "float32" gives
-        the same imputations on every machine up to float rounding.
+        at 32 draws, and float32 elsewhere. What bfloat16 changes in an imputation is a tenth
+        or less of the Monte Carlo error of the draws themselves (benchmarks/RESULTS.md);
+        "float32" gives the same imputations on every machine up to float rounding.
     device : str, default="auto"
         "auto" uses a GPU when torch sees one.
     random_state : int, RandomState or None, default=None
