@@ -173,19 +173,19 @@ void weights_kernel(T* out, const T* log_ratio, const T* num, const T* m_num, co
       // the weighted mean of every output over the particles (binary logits as probabilities)
       for (int64_t r = 0; r < n_out; ++r) {
         const bool logit = r >= 2 * n && r < 2 * n + nb;
-        for (int64_t t = 0; t < w; ++t) top[t] = T(0);
+        T* mean = expect + r * B + b0;
+        for (int64_t t = 0; t < w; ++t) mean[t] = T(0);
         for (int64_t kk = 0; kk < K; ++kk) {
           const T* p = seg(r, kk);
-          const T* wk = ll.data() + kk * kTile;
+          const T* wk = ll.data() + kk * kTile;  // the weights, by now
           if (logit) {
 #pragma omp simd
-            for (int64_t t = 0; t < w; ++t) top[t] += wk[t] / (T(1) + exp_acc(-p[t]));
+            for (int64_t t = 0; t < w; ++t) mean[t] += wk[t] / (T(1) + exp_acc(-p[t]));
           } else {
 #pragma omp simd
-            for (int64_t t = 0; t < w; ++t) top[t] += wk[t] * p[t];
+            for (int64_t t = 0; t < w; ++t) mean[t] += wk[t] * p[t];
           }
         }
-        for (int64_t t = 0; t < w; ++t) expect[r * B + b0 + t] = top[t];
       }
     }
   });
@@ -199,11 +199,10 @@ void check_like(const at::Tensor& t, const at::Tensor& ref, const char* name,
               t.device(), " but out is on ", ref.device());
 }
 
-std::tuple<at::Tensor, at::Tensor> particle_weights_cpu(at::Tensor& out, const at::Tensor& log_ratio, const at::Tensor& num,
-                                const at::Tensor& m_num, const at::Tensor& bin, const at::Tensor& m_bin,
-                                const at::Tensor& cat, const at::Tensor& m_cat,
-                                const at::Tensor& min_scale, const std::optional<at::Tensor>& df,
-                                at::IntArrayRef cat_sizes) {
+std::tuple<at::Tensor, at::Tensor> particle_weights_cpu(
+    at::Tensor& out, const at::Tensor& log_ratio, const at::Tensor& num, const at::Tensor& m_num,
+    const at::Tensor& bin, const at::Tensor& m_bin, const at::Tensor& cat, const at::Tensor& m_cat,
+    const at::Tensor& min_scale, const std::optional<at::Tensor>& df, at::IntArrayRef cat_sizes) {
   TORCH_CHECK(out.dim() == 3 && out.is_contiguous(),
               "vaetools.particle_weights_: out must be a contiguous (outputs, k, rows) tensor, got ",
               out.sizes());

@@ -105,7 +105,8 @@ def test_particles_under_the_fallback():
     """The imputer's inference tests again with the compiled extension switched off."""
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", str(root / "tests" / "test_particles.py")],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         str(root / "tests" / "test_particles.py")],
         capture_output=True, text=True, env={**os.environ, ops.FORCE_FALLBACK_ENV: "1"}, cwd=root, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout

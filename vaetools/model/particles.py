@@ -3,17 +3,17 @@
 Imputing a chunk of adult (256 rows x 32 draws) made a dozen 4 MB temporaries, and on these
 VMs the page faults of fresh allocations cost about as much as the arithmetic: the same decoder
 ran in 4.7 ms into reused buffers against 10.5 ms allocating (2-core dev VM, median of 40). So
-the decoder writes into buffers held here, transposed, (outputs, k, rows), so that each
-column's loc, scale or category block is a contiguous slab and the likelihood, the softmax of
-each categorical column and the weighted sums run in place on it, where the training path's
-``MaskedVAE.log_likelihood`` works on (k, rows, outputs) and would copy each block out first.
-The two compute the same likelihood (tests/test_particles.py).
+the decoder writes into buffers held here, transposed to (outputs, k, rows), and
+``torch.ops.vaetools.particle_weights_`` (csrc/particle_weights_cpu.cpp; PyTorch fallback in
+vaetools/ops/_reference.py) reads each output once, a tile of rows at a time: the importance
+weights, each output's weighted mean, and scales and category probabilities in place. It
+computes the likelihood that ``MaskedVAE.log_likelihood`` gives training (tests/test_particles.py).
 
-``precision="bfloat16"`` runs the decoder's layers and its linear path in bfloat16 (all that
-follows in the model's own precision, float32). On a CPU with bfloat16 matrix instructions (AVX512-BF16, AMX) its matrix
-products run ~2.8x as fast as float32's; what it changes in an imputation is an order of
-magnitude below the Monte Carlo error of the 32 draws themselves (adult: 0.009 against 0.16
-standardized units, root mean square over hidden cells; benchmarks/RESULTS.md).
+``precision="bfloat16"`` runs the decoder's layers, its linear path included, in bfloat16, and
+all that follows in the model's own precision. On a CPU with bfloat16 matrix instructions
+(AVX512-BF16, AMX) their products run 2.4x-3.5x as fast as float32's; what it changes in an
+imputation is a tenth or less of the Monte Carlo error of the 32 draws themselves (adult: 0.012
+against 0.160 standard deviations, root mean square over hidden cells; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ class Posterior:
 def fast_bfloat16() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX); without,
     torch emulates them, slower than float32."""
-    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None),
+              getattr(torch.cpu, "_is_amx_tile_supported", None))  # private: absent in some versions
     return any(check is not None and bool(check()) for check in checks)
 
 
@@ -84,8 +85,9 @@ class Particles:
         self._layers = [(w.to(dtype), layer.bias.detach().to(dtype)) for w, layer in zip(weights, linears)]
         n = self.max_rows * self.k
         widths = [w.shape[0] for w, _ in self._layers[:-1]]
-        self._hidden = [torch.empty(n, width + (self._skip_columns if i == len(widths) - 1 else 0), dtype=dtype,
-                                    device=device) for i, width in enumerate(widths)]
+        if widths:
+            widths[-1] += self._skip_columns  # room for the latent beside the last hidden layer
+        self._hidden = [torch.empty(n, width, dtype=dtype, device=device) for width in widths]
         # flat, so that a smaller chunk's (outputs, particles) is a contiguous prefix
         self._n_out = linears[-1].out_features
         self._out = torch.empty(self._n_out * n, dtype=own, device=device)
@@ -143,13 +145,13 @@ class Particles:
     @torch.no_grad()
     def posterior(self) -> Posterior:
         """Self-normalized importance-weighted expectations of every cell given the observed ones."""
-        m, means = self.model, self._means.T  # (rows, outputs), weighed by the op
+        m, means = self.model, self._means  # (outputs, rows), weighed by the op
         n, nb = m.n_num, m.n_bin
         cats, start = [], 2 * n + nb
         for size in m.cat_sizes:  # each column's (rows, categories) contiguous, for argmax over a row
-            cats.append(self._means[start:start + size].T.contiguous())
+            cats.append(means[start:start + size].T.contiguous())
             start += size
-        return Posterior(num=means[:, :n], bin=means[:, 2 * n:2 * n + nb], cat=cats)
+        return Posterior(num=means[:n].T, bin=means[2 * n:2 * n + nb].T, cat=cats)
 
     @torch.no_grad()
     def resample(self, generator: torch.Generator) -> Posterior:
