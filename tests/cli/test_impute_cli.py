@@ -40,6 +40,31 @@ def test_impute_csv_and_reuse_saved_model(tmp_path, table, capsys):
     assert "wrote" in capsys.readouterr().err
 
 
+def test_precision_applies_to_a_fitted_and_to_a_loaded_model(tmp_path, table, capsys):
+    """--precision chooses the decoder's precision: the same fit imputes its hidden cells
+    differently in each, a loaded model keeps the precision it was saved with, and --precision
+    overrides it."""
+    src, df = table
+    outs = {}
+    for precision in ("float32", "bfloat16"):
+        outs[precision] = tmp_path / f"{precision}.csv"
+        assert main(["impute", str(src), "-o", str(outs[precision]), "--drop", "id", "--precision", precision,
+                     "--save-model", str(tmp_path / f"{precision}.vtm"), *FAST]) == 0
+    full, low = pd.read_csv(outs["float32"]), pd.read_csv(outs["bfloat16"])
+    observed = df["a"].notna()
+    pd.testing.assert_series_equal(full["a"][observed], low["a"][observed])
+    assert not full["a"][~observed].equals(low["a"][~observed])  # the same fit, imputed in two precisions
+    model = tmp_path / "bfloat16.vtm"
+    for extra, expected in (([], low), (["--precision", "float32"], full)):
+        again = tmp_path / "again.csv"
+        assert main(["impute", str(src), "-o", str(again), "--drop", "id", "--model", str(model), "-q",
+                     "--overwrite", *extra]) == 0
+        pd.testing.assert_frame_equal(pd.read_csv(again), expected)
+    with pytest.raises(SystemExit):
+        main(["impute", str(src), "-o", str(tmp_path / "x.csv"), "--precision", "float16"])
+    assert "invalid choice: 'float16'" in capsys.readouterr().err
+
+
 def test_every_column_comes_back_in_its_place_empty_ones_and_dropped_ones_too(tmp_path, table, capsys):
     # an empty column was dropped from the output (the imputer's sklearn behaviour, with a warning
     # naming a Python parameter), and --drop listing columns right to left was

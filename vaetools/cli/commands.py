@@ -60,9 +60,12 @@ def cmd_impute(args) -> int:
     if saved is not None:
         imputer = saved
         print(f"vaetools: loaded model {args.model}", file=sys.stderr)
+        if args.precision is not None:
+            imputer.set_params(inference_precision=args.precision)
     else:
         imputer = VAEImputer(latent_dim=args.latent_dim, max_epochs=args.epochs or "auto", n_draws=args.draws,
                              n_imputation_draws=args.imputation_draws, device=args.device,
+                             inference_precision=args.precision or "auto",
                              column_types=_parse_column_types(args.column_types),
                              random_state=args.seed, verbose=0 if args.quiet else 1)
         n_missing = int(data.isna().sum().sum())
@@ -440,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "epochs, at most ~2,000,000 visits)")
     p.add_argument("--draws", type=int, default=5, help="importance samples per row in training")
     p.add_argument("--imputation-draws", type=int, default=32, help="importance samples per row when imputing")
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None,
+                   help="the decoder's precision when imputing: auto (the default, or the saved model's) is "
+                        "bfloat16 on a CPU with bfloat16 matrix instructions, ~1.7x as fast; float32 gives "
+                        "the same values on every machine up to rounding")
     p.add_argument("--multiple", type=_positive_int, default=None, metavar="M",
                    help="write M completed tables drawn from the model (multiple imputation, for "
                         "Rubin's rules) into OUT, stacked after the input, with columns "
