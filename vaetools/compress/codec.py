@@ -31,7 +31,6 @@ import zlib
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from scipy import special
 
 from vaetools._checks import is_int, is_number
@@ -221,7 +220,8 @@ def _rank_order(probs: np.ndarray) -> np.ndarray:
 def _predictions(model: MaskedVAE, p: dict) -> dict:
     """Decoder outputs ``p`` (one draw) as arrays: numeric loc and scale, binary P(1), and each
     categorical column's probabilities."""
-    out = {} if model.df_raw is None else {"df": (F.softplus(model.df_raw) + 3.0).cpu().numpy()}
+    df = model.degrees_of_freedom()
+    out = {} if df is None else {"df": df.cpu().numpy()}
     return out | {"loc": p["loc"][0].cpu().numpy(), "scale": p["scale"][0].cpu().numpy(),
                   "prob1": torch.sigmoid(p["bin_logit"][0]).cpu().numpy(),
                   "cats": [torch.softmax(p["cat_logit"][0][:, sl], -1).cpu().numpy() for sl in model.cat_slices()]}

@@ -181,7 +181,7 @@ class VAECompressor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TabularVA
                 n += b.m_num.double().sum(0).cpu()
         rms = torch.where(n > 0, torch.sqrt(sq / n.clamp(min=1)), 1.0)
         if model.likelihood == "student_t":  # a t's scale is its standard deviation x sqrt((df-2)/df)
-            df = (torch.nn.functional.softplus(model.df_raw.detach()) + 3.0).double().cpu()
+            df = model.degrees_of_freedom().detach().double().cpu()
             rms = rms * torch.sqrt((df - 2) / df)
         for k in ks:
             model.fix_numeric_scale(k, float(rms[k]))

@@ -128,7 +128,7 @@ class Particles:
         else:
             out.copy_(torch.addmm(bias[:, None], w, h.T, out=self._out_low[:self._n_out * n].view(self._n_out, n)))
         out = out.view(-1, k, rows)
-        df = F.softplus(m.df_raw) + 3.0 if m.likelihood == "student_t" else None
+        df = m.degrees_of_freedom()
         self.weights, self._means = torch.ops.vaetools.particle_weights_(
             out, log_ratio, b.num, b.m_num, b.bin, b.m_bin, b.cat, b.m_cat, m.min_scale.to(out.dtype),
             None if df is None else df.detach().to(out.dtype), m.cat_sizes)
@@ -165,7 +165,7 @@ class Particles:
         loc, scale = out[:n, idx, rows].T, m.draw_scale(out[n:2 * n, idx, rows].T)
         noise = torch.randn(loc.shape, generator=generator).to(loc.device)
         if m.likelihood == "student_t":
-            df = (F.softplus(m.df_raw) + 3.0).detach().cpu()
+            df = m.degrees_of_freedom().detach().cpu()
             noise = torch.distributions.StudentT(df).sample((loc.shape[0],)).to(loc.device) \
                 if loc.numel() else noise
         num = loc + scale * noise

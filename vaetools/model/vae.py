@@ -306,6 +306,11 @@ class MaskedVAE(nn.Module):
         # than the arithmetic at these sizes
         return self.residual_log_prob((x - p["loc"]) / p["scale"], torch.log(p["scale"]))
 
+    def degrees_of_freedom(self) -> torch.Tensor | None:
+        """Student-t's degrees of freedom per numeric column (softplus(raw) + 3, as in MIWAE), or
+        None for a Gaussian model."""
+        return None if self.df_raw is None else F.softplus(self.df_raw) + 3.0
+
     def residual_log_prob(self, u: torch.Tensor, log_scale: torch.Tensor, columns=None) -> torch.Tensor:
         """log density of cells whose standardized residual (x - loc) / scale is ``u``, given
         log(scale). The last dimension runs over the numeric columns, or over cells of the
@@ -313,7 +318,7 @@ class MaskedVAE(nn.Module):
         freedom): ``fit_draw_scale`` evaluates hidden cells alone."""
         if self.likelihood == "gaussian":
             return -0.5 * u * u - log_scale - _HALF_LOG_2PI
-        df = F.softplus(self.df_raw) + 3.0
+        df = self.degrees_of_freedom()
         if columns is not None:
             df = df[columns]
         return (torch.lgamma((df + 1) / 2) - torch.lgamma(df / 2) - 0.5 * torch.log(df * math.pi)
