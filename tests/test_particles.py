@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vaetools.model import Batch, MaskedVAE, Particles
+from vaetools.model import Batch, MaskedVAE, Particles, quasi_normal
 from vaetools.ops import reparameterize_kl
 
 
@@ -155,3 +155,42 @@ def test_wrong_sizes_and_precisions_are_refused():
         work.decode(b, torch.randn(2, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match="autoregressive"):
         Particles(MaskedVAE(2, 0, [2], ar_hidden=4), 4, 2)
+
+
+def test_quasi_normal_draws_are_stratified_and_reproducible():
+    eps = quasi_normal(32, 5, seed=7)
+    assert eps.shape == (32, 5) and eps.dtype == torch.float32 and torch.isfinite(eps).all()
+    strata = (torch.special.ndtr(eps.double()) * 32).floor().long()  # which 1/32 of the normal
+    for j in range(5):  # one point in each equally likely interval, in every coordinate
+        assert sorted(strata[:, j].tolist()) == list(range(32))
+    torch.testing.assert_close(quasi_normal(32, 5, seed=7), eps, rtol=0, atol=0)
+    assert not torch.equal(quasi_normal(32, 5, seed=8), eps)
+    assert quasi_normal(3, 30_000, seed=1).shape == (3, 30_000)  # past Sobol's dimensions: random draws
+
+
+def test_quasi_normal_draws_carry_less_monte_carlo_error_than_antithetic_pairs():
+    """What the imputer's default noise bank is for: at 32 draws its expectations land nearer
+    to those of 16,384 draws than random antithetic pairs' do (mean over 20 seeds; 0.79x the
+    squared error for numeric cells, 0.83x for categories, when written)."""
+    torch.manual_seed(0)
+    model = MaskedVAE(3, 1, [4, 2], latent_dim=3, linear_skip=True)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.2)  # several particles in play per row, as in the bfloat16 test
+    b = random_batch(64, 3, 1, [4, 2], seed=3, dtype=torch.float32)
+    many = torch.randn(16384, 3, generator=torch.Generator().manual_seed(99))
+    truth = Particles(model, 64, 16384).decode(b, many).posterior()
+    work = Particles(model, 64, 32)
+
+    def squared_error(eps):
+        post = work.decode(b, eps).posterior()
+        return (float((post.num - truth.num).square().mean()),
+                sum(float((c - t).square().mean()) for c, t in zip(post.cat, truth.cat)))
+
+    sobol, pairs = [], []
+    for seed in range(20):
+        sobol.append(squared_error(quasi_normal(32, 3, seed)))
+        half = torch.randn(16, 3, generator=torch.Generator().manual_seed(seed))
+        pairs.append(squared_error(torch.cat([half, -half])))
+    for kind in range(2):  # numeric cells, categories
+        assert sum(s[kind] for s in sobol) < 0.9 * sum(p[kind] for p in pairs)

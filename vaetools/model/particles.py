@@ -42,6 +42,17 @@ class Posterior:
     cat: list[torch.Tensor]  # per categorical column, (B, n_categories) probabilities, or a one-hot draw
 
 
+def quasi_normal(k: int, d: int, seed: int) -> torch.Tensor:
+    """k points of d standard normals, spread more evenly than random draws: scrambled Sobol
+    points mapped through the normal quantile. With k a power of two, each coordinate puts one
+    point in each of k equally likely intervals, so an importance-weighted mean over them
+    carries less Monte Carlo error than one over random draws (benchmarks/RESULTS.md)."""
+    if d > torch.quasirandom.SobolEngine.MAXDIM:  # beyond Sobol's tables: random draws
+        return torch.randn(k, d, generator=torch.Generator().manual_seed(seed))
+    u = torch.quasirandom.SobolEngine(d, scramble=True, seed=seed).draw(k, dtype=torch.float64)
+    return torch.special.ndtri(u.clamp_(2.0 ** -40, 1 - 2.0 ** -40)).to(torch.float32)
+
+
 def fast_bfloat16() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX); without,
     torch emulates them, slower than float32."""
