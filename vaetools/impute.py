@@ -72,10 +72,10 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         50% MSE 0.260 -> 0.246 (one seed, benchmarks/RESULTS.md).
     n_imputation_draws : int, default=32
         Importance samples per row when imputing (scrambled Sobol points), at most 10,000. Transform
-        time grows in proportion; error falls with more (wine_quality_red, 30% MCAR, mean of 3 fits: RMSE
-        0.748 at 12 draws, 0.741 at 20, 0.738 at 32). On 2 cores, in bfloat16 (see
-        ``inference_precision``), adult imputes at about 130k rows/s with 8 draws, 77k with 16
-        and 41k-48k with 32; in float32 at 83k, 46k and 23k-30k (benchmarks/bench_transform.py).
+        time grows in proportion; error falls with more (adult, 30% MCAR: RMSE 0.893 at 8 draws,
+        0.884 at 16, 0.880 at 32). On 2 cores, in bfloat16 (see ``inference_precision``), adult
+        imputes at 130k-133k rows/s with 8 draws, 77k-81k with 16 and 41k-49k with 32; in
+        float32 at 83k-98k, 46k-47k and 23k-33k (benchmarks/bench_transform.py).
         The draws' spread (see ``multiple_imputations``) is fitted with 32 per row whatever
         this is, about 0.3-0.6 s of a fit, and serves any number of draws.
     batch_size : int or None, default=None
@@ -219,11 +219,10 @@ class VAEImputer(TransformerMixin, TabularVAEBase):
         more evenly than random antithetic pairs, they lowered imputation RMSE at 32 draws on
         five of the six benchmark tables (mean of 20 noise seeds: adult 0.8834 -> 0.8815,
         concrete 0.6769 -> 0.6710; wine, the sixth, 0.7366 -> 0.7379, within its noise;
-        benchmarks/RESULTS.md). Given a
-        ``generator``, random antithetic pairs (eps, -eps): each of ``multiple_imputations``'
-        tables resamples its own particles, so that the tables are independent draws (breast
-        cancer, 30% MCAR: the truth within the range of 19 tables' values 0.734 -> 0.765 of the
-        time)."""
+        benchmarks/RESULTS.md). Given a ``generator``, random antithetic pairs (eps, -eps):
+        each of ``multiple_imputations``' tables resamples its own particles, so that the tables
+        are independent draws (breast cancer, 30% MCAR: the truth within the range of 19 tables'
+        values 0.734 -> 0.765 of the time)."""
         k, d = self.n_imputation_draws, self.latent_dim
         if generator is None:
             return quasi_normal(k, d, self.random_seed_ + 1).to(device)
