@@ -341,11 +341,10 @@ class MaskedVAE(nn.Module):
         # bins far narrower than the scale: the mass is the density times the width
         return torch.where((b - a) < 1e-4, log_density_mass, log_normal_mass(a, b))
 
-    def log_likelihood(self, p: dict, b: Batch, cat_norms: torch.Tensor | None = None,
-                       stored_weight: float = 1.0, squared_distortion: bool = False) -> torch.Tensor:
+    def log_likelihood(self, p: dict, b: Batch, stored_weight: float = 1.0,
+                       squared_distortion: bool = False) -> torch.Tensor:
         """Sum over observed cells of log p(x | z): shape (k, B). With ``b.num_bin`` the numeric
         cells count the probability mass of their quantization bin (empty bins: the density).
-        ``cat_norms``: ``cat_log_norms`` of the logits, when the caller has them already.
         ``stored_weight`` weights the cells a file stores exactly (binary, categorical and binned
         numeric cells), whose log-probability is their size, against the rest, whose
         log-density measures the distortion of a value the file does not store.
@@ -370,7 +369,7 @@ class MaskedVAE(nn.Module):
                 p["bin_logit"], b.bin.expand_as(p["bin_logit"]), reduction="none")
             stored = stored + (ll_bin * b.m_bin).sum(-1)
         if self.cat_sizes:
-            stored = stored + (self.cat_log_probs(p["cat_logit"], b.cat, cat_norms) * b.m_cat).sum(-1)
+            stored = stored + (self.cat_log_probs(p["cat_logit"], b.cat) * b.m_cat).sum(-1)
         return (ll_num * weight_num).sum(-1) + stored_weight * stored  # x 1.0 is exact
 
     def cat_log_norms(self, logits: torch.Tensor) -> torch.Tensor:
@@ -385,12 +384,11 @@ class MaskedVAE(nn.Module):
         shifted = torch.exp(logits - top.index_select(-1, self.cat_column_of_logit))
         return torch.log(shifted @ self.cat_sum_matrix.to(logits.dtype)) + top
 
-    def cat_log_probs(self, logits: torch.Tensor, codes: torch.Tensor,
-                      norms: torch.Tensor | None = None) -> torch.Tensor:
+    def cat_log_probs(self, logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """log softmax(logits of column c)[code c] for every categorical column: (..., n_cat).
         One gather picks every column's logit of its code."""
         idx = (codes.clamp(min=0) + self.cat_offsets).expand(*logits.shape[:-1], -1)
-        return logits.gather(-1, idx) - (self.cat_log_norms(logits) if norms is None else norms)
+        return logits.gather(-1, idx) - self.cat_log_norms(logits)
 
     # ------------------------------------------------------------------ bound
     def loss(self, b: Batch, k: int, beta: float = 1.0) -> torch.Tensor:
